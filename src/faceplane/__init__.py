@@ -1,0 +1,54 @@
+"""faceplane: self-hosted face recognition.
+
+The small API most users need::
+
+    import faceplane
+    engine = faceplane.Engine()
+    faces = engine.analyze("photo.jpg")          # Faces: xyxy, score, landmarks, quality, embedding
+    match = engine.verify("a.jpg", "b.jpg")      # Match: distance, threshold, is_match
+    faceplane.face_distance(faces.embedding, other.embedding)
+
+Nothing is loaded at import; models load on first use.
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    FaceplaneError,
+    ImageError,
+    ImageNotFoundError,
+    ImageTooLargeError,
+    InvalidArgumentError,
+    InvalidImageError,
+    ModelError,
+)
+from .images import load_image
+from .pipeline import Engine, NoFaceError
+from .quality import QualityReport, assess_quality
+from .types import EMBEDDING_DIM, Faces, Match
+from .verify import Calibration, face_distance, load_calibration, verify_embeddings
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EMBEDDING_DIM",
+    "Calibration",
+    "Engine",
+    "FaceplaneError",
+    "Faces",
+    "ImageError",
+    "ImageNotFoundError",
+    "ImageTooLargeError",
+    "InvalidArgumentError",
+    "InvalidImageError",
+    "Match",
+    "ModelError",
+    "NoFaceError",
+    "QualityReport",
+    "__version__",
+    "assess_quality",
+    "face_distance",
+    "load_calibration",
+    "load_image",
+    "verify_embeddings",
+]

@@ -1,0 +1,1 @@
+"""Model families. Each takes a weights path (default: the packaged file) and never downloads."""

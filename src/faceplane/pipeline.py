@@ -1,0 +1,205 @@
+"""Images in, :class:`~faceplane.types.Faces` out: detect -> landmarks -> align -> quality -> embed.
+
+:class:`Engine` is the library's front door::
+
+    engine = Engine()                      # HOG detector, 5-point landmarks, ONNX descriptor
+    faces = engine.analyze("group.jpg")    # boxes, scores, landmarks, quality, embeddings
+    match = engine.verify("a.jpg", "b.jpg")
+
+Models load on first use, never at import or construction, and are shared by every call.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from .align import face_chips
+from .errors import FaceplaneError, InvalidArgumentError
+from .images import DEFAULT_MAX_PIXELS, ImageInput, load_image
+from .models.dlib_models import HogDetector, ShapePredictor
+from .quality import assess_quality
+from .types import Faces, Match
+from .verify import verify_embeddings
+
+__all__ = ["DetectorName", "Engine", "NoFaceError"]
+
+logger = logging.getLogger(__name__)
+
+DetectorName = Literal["hog", "cnn"]
+EmbedderName = Literal["onnx", "dlib"]
+_F32 = npt.NDArray[np.float32]
+
+# Detector score that maps to a 0.63 confidence cue in the quality score.
+_CONFIDENCE_SCALE = {"hog": 0.5, "cnn": 0.3}
+
+
+class NoFaceError(FaceplaneError):
+    """An operation that needs a face (verify) found none in an image."""
+
+
+class Engine:
+    """Face detection, landmarks, alignment, quality and 128-D embeddings in one object.
+
+    Args:
+        detector: ``"hog"`` (dlib HOG, fast, frontal faces) or ``"cnn"`` (MMOD CNN ported to
+            onnxruntime: finds small and turned faces, slower).
+        landmarks: 5 (default; free licence) or 68 (iBUG 300-W terms: non-commercial).
+        upsample: times the image is doubled before detection (finds smaller faces).
+        min_face_px: drop detections narrower than this.
+        embedder: ``"onnx"`` (our port, fast, batched) or ``"dlib"`` (dlib's own, the reference).
+        flip_tta: also embed the mirrored chip and average (slightly more robust, 2x the cost).
+        num_threads: onnxruntime threads per model (0 = one per core).
+        max_pixels: decompression-bomb limit for decoded images.
+
+    Example:
+        >>> engine = Engine(detector="hog")
+        >>> faces = engine.analyze("photo.jpg")            # doctest: +SKIP
+        >>> faces.embedding.shape                          # doctest: +SKIP
+        (1, 128)
+    """
+
+    def __init__(
+        self,
+        *,
+        detector: DetectorName = "hog",
+        landmarks: int = 5,
+        upsample: int = 1,
+        min_face_px: int = 0,
+        embedder: EmbedderName = "onnx",
+        flip_tta: bool = False,
+        num_threads: int = 0,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> None:
+        if detector not in ("hog", "cnn"):
+            raise InvalidArgumentError(f"detector must be 'hog' or 'cnn', got {detector!r}")
+        if embedder not in ("onnx", "dlib"):
+            raise InvalidArgumentError(f"embedder must be 'onnx' or 'dlib', got {embedder!r}")
+        if upsample < 0 or min_face_px < 0 or num_threads < 0:
+            raise InvalidArgumentError(
+                f"upsample, min_face_px and num_threads must be >= 0; got {upsample}, {min_face_px}, {num_threads}"
+            )
+        self.detector_name: DetectorName = detector
+        self.upsample = upsample
+        self.min_face_px = min_face_px
+        self.embedder_name: EmbedderName = embedder
+        self.flip_tta = flip_tta
+        self.num_threads = num_threads
+        self.max_pixels = max_pixels
+        self._shape = ShapePredictor(points=landmarks)
+        self._lock = threading.Lock()
+        self._detector: object | None = None
+        self._embedder: object | None = None
+
+    # -- model access (lazy) -------------------------------------------------------------------
+
+    def _get_detector(self) -> object:
+        with self._lock:
+            if self._detector is None:
+                if self.detector_name == "hog":
+                    self._detector = HogDetector(upsample=self.upsample)
+                else:
+                    from .models.mmod import MMODDetector
+
+                    self._detector = MMODDetector(num_threads=self.num_threads, upsample=self.upsample)
+            return self._detector
+
+    def _get_embedder(self) -> object:
+        with self._lock:
+            if self._embedder is None:
+                if self.embedder_name == "onnx":
+                    from .models.resnet import ResNetDescriptor
+
+                    self._embedder = ResNetDescriptor(num_threads=self.num_threads)
+                else:
+                    from .models.dlib_models import DlibDescriptor
+
+                    self._embedder = DlibDescriptor()
+            return self._embedder
+
+    # -- stages ----------------------------------------------------------------------------------
+
+    def load(self, image: ImageInput) -> npt.NDArray[np.uint8]:
+        """Decode any accepted input into (H, W, 3) uint8 RGB (see :func:`faceplane.load_image`)."""
+        return load_image(image, max_pixels=self.max_pixels)
+
+    def detect(self, image: ImageInput) -> Faces:
+        """Faces with boxes, scores, landmarks and quality (no embeddings), largest first."""
+        faces, _ = self._detect_with_chips(self.load(image))
+        return faces
+
+    def _detect_with_chips(self, rgb: npt.NDArray[np.uint8]) -> tuple[Faces, npt.NDArray[np.uint8]]:
+        boxes, scores = self._get_detector().detect(rgb)  # type: ignore[attr-defined]
+        faces = Faces(xyxy=boxes, score=scores)
+        if self.min_face_px:
+            faces = faces[(faces.xyxy[:, 2] - faces.xyxy[:, 0]) >= self.min_face_px]
+        if len(faces) == 0:
+            return Faces.empty(), np.zeros((0, 150, 150, 3), np.uint8)
+        faces = faces.largest_first()
+        landmarks = self._shape.predict(rgb, faces.xyxy)
+        chips = face_chips(rgb, faces.xyxy, landmarks)
+        report = assess_quality(
+            chips, faces.xyxy, landmarks, faces.score, confidence_scale=_CONFIDENCE_SCALE[self.detector_name]
+        )
+        return faces.with_(landmarks=landmarks, quality=report.overall), chips
+
+    def embed_chips(self, chips: npt.NDArray[np.uint8]) -> _F32:
+        """(N, 150, 150, 3) uint8 aligned chips -> (N, 128) float32 embeddings, in one batch."""
+        chips = np.asarray(chips)
+        if chips.ndim != 4 or chips.shape[1:] != (150, 150, 3) or chips.dtype != np.uint8:
+            raise InvalidArgumentError(f"chips must be (N, 150, 150, 3) uint8, got {chips.shape} {chips.dtype}")
+        if len(chips) == 0:
+            return np.zeros((0, 128), np.float32)
+        embedder = self._get_embedder()
+        emb = embedder.compute(chips)  # type: ignore[attr-defined]
+        if self.flip_tta:
+            emb = (emb + embedder.compute(np.ascontiguousarray(chips[:, :, ::-1]))) / 2.0  # type: ignore[attr-defined]
+        return np.asarray(emb, np.float32)
+
+    def analyze(self, image: ImageInput) -> Faces:
+        """Detect every face and embed it: boxes, scores, landmarks, quality and embeddings."""
+        return self.analyze_many([image])[0]
+
+    def analyze_many(self, images: Iterable[ImageInput]) -> list[Faces]:
+        """Analyze several images, embedding all their faces in one batched call."""
+        detected = [self._detect_with_chips(self.load(img)) for img in images]
+        all_chips = [chips for _, chips in detected if len(chips)]
+        if not all_chips:
+            return [faces for faces, _ in detected]
+        emb = self.embed_chips(np.concatenate(all_chips))
+        out: list[Faces] = []
+        start = 0
+        for faces, chips in detected:
+            out.append(faces.with_(embedding=emb[start : start + len(chips)]) if len(chips) else faces)
+            start += len(chips)
+        return out
+
+    def verify(
+        self, image_a: ImageInput, image_b: ImageInput, *, far: float | None = None, threshold: float | None = None
+    ) -> Match:
+        """Are the largest faces of two images the same person?
+
+        Args:
+            image_a, image_b: anything :func:`faceplane.load_image` accepts.
+            far: use the threshold calibrated for this false-accept rate (e.g. 1e-3).
+            threshold: an explicit distance threshold (overrides ``far``).
+
+        Raises:
+            NoFaceError: an image has no face.
+        """
+        faces_a, faces_b = self.analyze_many([image_a, image_b])
+        for label, faces in (("first", faces_a), ("second", faces_b)):
+            if len(faces) == 0:
+                raise NoFaceError(f"no face found in the {label} image")
+        return verify_embeddings(faces_a.embedding[0], faces_b.embedding[0], threshold=threshold, far=far)
+
+    def verify_faces(self, a: Faces | Sequence[float], b: Faces | Sequence[float], **kwargs: float) -> Match:
+        """Verify two already-analyzed faces (first row of each) or two raw embeddings."""
+        emb_a = a.embedding[0] if isinstance(a, Faces) else np.asarray(a, np.float32)
+        emb_b = b.embedding[0] if isinstance(b, Faces) else np.asarray(b, np.float32)
+        return verify_embeddings(emb_a, emb_b, **kwargs)  # type: ignore[arg-type]
