@@ -128,6 +128,10 @@ class Engine:
         """Decode any accepted input into (H, W, 3) uint8 RGB (see :func:`faceplane.load_image`)."""
         return load_image(image, max_pixels=self.max_pixels)
 
+    def landmarks(self, image: ImageInput, boxes: npt.ArrayLike) -> _F32:
+        """(N, P, 2) float32 landmarks of the given (N, 4) xyxy boxes."""
+        return self._shape.predict(self.load(image), boxes)
+
     def detect(self, image: ImageInput) -> Faces:
         """Faces with boxes, scores, landmarks and quality (no embeddings), largest first."""
         faces, _ = self._detect_with_chips(self.load(image))

@@ -35,8 +35,9 @@ def face_distance(a: npt.ArrayLike, b: npt.ArrayLike) -> _F32:
         >>> face_distance(np.zeros(128), np.ones((2, 128))).shape
         (1, 2)
     """
-    a_ = np.atleast_2d(np.asarray(a, dtype=np.float32))
-    b_ = np.atleast_2d(np.asarray(b, dtype=np.float32))
+    # float64: the |a|^2 + |b|^2 - 2ab expansion loses the small distances in float32
+    a_ = np.atleast_2d(np.asarray(a, dtype=np.float64))
+    b_ = np.atleast_2d(np.asarray(b, dtype=np.float64))
     if a_.ndim != 2 or b_.ndim != 2 or a_.shape[1] != b_.shape[1]:
         raise InvalidArgumentError(f"embeddings must be (N, D) and (M, D); got {a_.shape} and {b_.shape}")
     sq = (a_ * a_).sum(1)[:, None] + (b_ * b_).sum(1)[None, :] - 2.0 * (a_ @ b_.T)

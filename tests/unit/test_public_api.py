@@ -1,0 +1,31 @@
+import faceplane
+
+
+def test_all_names_exist_once():
+    for name in faceplane.__all__:
+        assert hasattr(faceplane, name), name
+    assert len(set(faceplane.__all__)) == len(faceplane.__all__)
+
+
+def test_public_names_are_the_curated_set():
+    public = {n for n in dir(faceplane) if not n.startswith("_")} - {
+        "annotations", "errors", "images", "pipeline", "quality", "types", "verify",
+        "align", "geometry", "models", "cli", "demo", "evaluation",
+    }
+    assert public == set(faceplane.__all__) - {"__version__"}
+
+
+def test_errors_share_one_root():
+    for name in faceplane.__all__:
+        obj = getattr(faceplane, name)
+        if isinstance(obj, type) and issubclass(obj, Exception):
+            assert issubclass(obj, faceplane.FaceplaneError), name
+
+
+def test_import_loads_no_model():
+    import subprocess
+    import sys
+
+    code = "import sys, faceplane; print('dlib' in sys.modules, 'onnxruntime' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
