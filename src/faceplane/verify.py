@@ -126,9 +126,11 @@ def calibrate(
     imp = np.sort(np.asarray(impostor, np.float64))
     if gen.size == 0 or imp.size == 0:
         raise InvalidArgumentError("calibration needs at least one genuine and one impostor distance")
-    candidates = np.concatenate([gen, imp])
-    acc = [(np.sum(gen <= t) + np.sum(imp > t)) for t in candidates]
-    best = float(candidates[int(np.argmax(acc))])
+    candidates = np.unique(np.concatenate([gen, imp]))
+    correct = np.searchsorted(gen, candidates, side="right") + (imp.size - np.searchsorted(imp, candidates, "right"))
+    i = int(np.argmax(correct))
+    # the middle of the gap to the next distance generalises better than the edge of it
+    best = float((candidates[i] + candidates[i + 1]) / 2.0) if i + 1 < candidates.size else float(candidates[i])
     out: dict[float, float] = {}
     for far in fars:
         allowed = int(np.floor(far * imp.size))

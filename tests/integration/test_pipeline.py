@@ -1,0 +1,96 @@
+"""The Engine on real photos with the real models."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import faceplane
+from faceplane import Engine, NoFaceError
+
+
+def test_two_people_found_largest_first(engine: Engine, examples):
+    faces = engine.analyze(examples / "two_people.jpg")
+    assert len(faces) == 2
+    assert faces.area[0] >= faces.area[1]
+    assert faces.embedding.shape == (2, 128) and faces.landmarks.shape == (2, 5, 2)
+    assert ((faces.quality > 0) & (faces.quality <= 1)).all()
+    # landmarks lie inside their own box
+    inside = (faces.landmarks >= faces.xyxy[:, None, :2] - 5) & (faces.landmarks <= faces.xyxy[:, None, 2:] + 5)
+    assert inside.all()
+
+
+def test_verify_same_and_different(engine: Engine, examples):
+    same = engine.verify(examples / "obama.jpg", examples / "obama2.jpg")
+    diff = engine.verify(examples / "obama.jpg", examples / "biden.jpg")
+    assert same.is_match and not diff.is_match
+    assert same.distance < 0.45 < 0.6 < diff.distance
+
+
+def test_inputs_path_bytes_array_agree(engine: Engine, examples):
+    path = examples / "obama.jpg"
+    a = engine.analyze(path)
+    b = engine.analyze(path.read_bytes())
+    c = engine.analyze(np.asarray(Image.open(path).convert("RGB")))
+    np.testing.assert_allclose(a.embedding, b.embedding, atol=1e-6)
+    np.testing.assert_allclose(a.embedding, c.embedding, atol=1e-6)
+
+
+def test_exif_rotated_photo_still_matches(engine: Engine, examples):
+    img = Image.open(examples / "obama.jpg").convert("RGB")
+    stored = img.transpose(Image.Transpose.ROTATE_90)  # what a phone writes to disk ...
+    exif = Image.Exif()
+    exif[0x0112] = 6  # ... with the tag that says "rotate 90 degrees clockwise to display"
+    buf = io.BytesIO()
+    stored.save(buf, format="JPEG", quality=95, exif=exif)
+    rotated = engine.analyze(buf.getvalue())
+    upright = engine.analyze(examples / "obama.jpg")
+    assert len(rotated) == 1
+    assert faceplane.face_distance(rotated.embedding, upright.embedding)[0, 0] < 0.15
+
+
+def test_greyscale_and_rgba_photos_work(engine: Engine, examples):
+    img = Image.open(examples / "biden.jpg")
+    for mode in ("L", "RGBA", "CMYK"):
+        buf = io.BytesIO()
+        img.convert(mode).save(buf, format="PNG" if mode != "CMYK" else "JPEG")
+        assert len(engine.analyze(buf.getvalue())) == 1, mode
+
+
+def test_no_face_is_an_empty_result(engine: Engine, data):
+    rng = np.random.default_rng(1)
+    noise = (rng.random((240, 320, 3)) * 255).astype(np.uint8)
+    faces = engine.analyze(noise)
+    assert len(faces) == 0 and faces.embedding.shape[0] == 0
+    with pytest.raises(NoFaceError, match="second image"):
+        engine.verify(data / "faces/face_recognition-examples/examples/obama.jpg", noise)
+
+
+def test_quality_drops_for_blur_and_small_faces(engine: Engine, examples):
+    import cv2
+
+    rgb = engine.load(examples / "obama.jpg")
+    sharp = engine.detect(rgb).quality[0]
+    blurred = engine.detect(cv2.GaussianBlur(rgb, (0, 0), 4)).quality[0]
+    h, w = rgb.shape[:2]
+    small_img = cv2.resize(rgb, (w // 6, h // 6), interpolation=cv2.INTER_AREA)
+    small = engine.detect(small_img)
+    assert blurred < sharp - 0.15
+    assert len(small) == 1 and small.quality[0] < sharp
+
+
+def test_flip_tta_stays_close(examples):
+    plain = Engine().analyze(examples / "obama.jpg").embedding
+    tta = Engine(flip_tta=True).analyze(examples / "obama.jpg").embedding
+    d = faceplane.face_distance(plain, tta)[0, 0]
+    assert 0 < d < 0.2
+
+
+def test_cnn_detector_finds_what_hog_misses(examples, data):
+    # a face too small for HOG at upsample 0 (obama-240p) is found by the MMOD CNN at upsample 1
+    cnn = Engine(detector="cnn")
+    faces = cnn.analyze(examples / "obama-240p.jpg")
+    assert len(faces) == 1 and faces.has_embeddings
