@@ -112,7 +112,7 @@ def _flops(model, input_shape: tuple[int, ...]) -> float:
     m = onnx.ModelProto()
     m.CopyFrom(model)
     dims = m.graph.input[0].type.tensor_type.shape.dim
-    for d, v in zip(dims, input_shape):
+    for d, v in zip(dims, input_shape, strict=False):
         d.ClearField("dim_param")
         d.dim_value = v
     m = shape_inference.infer_shapes(m)

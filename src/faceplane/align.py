@@ -56,7 +56,7 @@ def face_chips(
     if len(ltrb) == 0:
         return np.zeros((0, size, size, 3), np.uint8)
     shapes = dlib.full_object_detections()
-    for (left, top, right, bottom), pts in zip(ltrb.tolist(), np.rint(lm).astype(int).tolist()):
+    for (left, top, right, bottom), pts in zip(ltrb.tolist(), np.rint(lm).astype(int).tolist(), strict=False):
         parts = dlib.points([dlib.point(x, y) for x, y in pts])
         shapes.append(dlib.full_object_detection(dlib.rectangle(left, top, right, bottom), parts))
     chips = dlib.get_face_chips(image, shapes, size=size, padding=padding)

@@ -1,8 +1,8 @@
 """The ``faceplane`` command. Its output formats and exit codes are a contract scripts rely on.
 
 Exit codes: 0 success (``verify``: same person); 1 ``verify``: different people, or ``detect`` /
-``embed``: some inputs failed (their lines carry ``"error"``, the others are processed); 2 a usage or input error, printed as one line
-``faceplane: error: ...`` on stderr; 130 interrupted.
+``embed``: some inputs failed (their lines carry ``"error"``, the others are processed); 2 a usage
+or input error, printed as one line ``faceplane: error: ...`` on stderr; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def _cmd_detect(args: argparse.Namespace, out: TextIO) -> int:
             continue
         out.write(f"{path}: {len(faces)} face{'s' if len(faces) != 1 else ''}\n")
         for i in range(len(faces)):
-            x1, y1, x2, y2 = (int(round(float(v))) for v in faces.xyxy[i])
+            x1, y1, x2, y2 = (round(float(v)) for v in faces.xyxy[i])
             out.write(
                 f"  #{i + 1} box=({x1}, {y1}, {x2}, {y2}) {x2 - x1}x{y2 - y1}px "
                 f"score={faces.score[i]:.3f} quality={faces.quality[i]:.2f}\n"
@@ -124,7 +124,7 @@ def _embed_batches(engine: Engine, paths: Sequence[str]) -> Iterator[tuple[str, 
             except FaceplaneError as exc:
                 loaded.append((path, str(exc)))
         good = [(p, img) for p, img in loaded if not isinstance(img, str)]
-        results = dict(zip([p for p, _ in good], engine.analyze_many([img for _, img in good])))
+        results = dict(zip([p for p, _ in good], engine.analyze_many([img for _, img in good]), strict=False))
         for path, img in loaded:
             yield path, img if isinstance(img, str) else results[path]
 

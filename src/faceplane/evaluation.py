@@ -124,7 +124,7 @@ def embed_pairs(
             fallbacks["central_box"] += 1
         chips[i] = face_chips(rgb, box, engine.landmarks(rgb, box))[0]
     emb = np.concatenate([engine.embed_chips(chips[s : s + batch]) for s in range(0, len(unique), batch)])
-    return PairEmbeddings(dict(zip(unique, emb)), fallbacks)
+    return PairEmbeddings(dict(zip(unique, emb, strict=False)), fallbacks)
 
 
 def roc_points(

@@ -13,7 +13,7 @@ import io
 import os
 import warnings
 from pathlib import Path
-from typing import Union
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -27,7 +27,7 @@ __all__ = ["DEFAULT_MAX_PIXELS", "ImageInput", "load_image"]
 DEFAULT_MAX_PIXELS = 64_000_000
 
 #: What the public API accepts as an image.
-ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray]
+ImageInput = str | os.PathLike | bytes | bytearray | memoryview | np.ndarray
 
 _RGB = npt.NDArray[np.uint8]
 
@@ -76,7 +76,7 @@ def load_image(source: ImageInput, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> _
     )
 
 
-def _decode(fh: io.BufferedIOBase | io.BytesIO, name: str, max_pixels: int) -> _RGB:
+def _decode(fh: BinaryIO, name: str, max_pixels: int) -> _RGB:
     # Pillow warns (and later raises) on bombs by its own global limit; we check our own limit
     # on the header before any pixel is decoded, and silence Pillow's warning for the rest.
     with warnings.catch_warnings():
@@ -91,8 +91,7 @@ def _decode(fh: io.BufferedIOBase | io.BytesIO, name: str, max_pixels: int) -> _
                 if width == 0 or height == 0:
                     raise InvalidImageError(f"{name}: image has zero size ({width}x{height})")
                 im.load()
-                im = ImageOps.exif_transpose(im)
-                return _to_rgb(im)
+                return _to_rgb(ImageOps.exif_transpose(im))
         except UnidentifiedImageError:
             raise InvalidImageError(f"{name}: not a recognised image format") from None
         except Image.DecompressionBombError as exc:

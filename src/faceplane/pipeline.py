@@ -202,8 +202,12 @@ class Engine:
                 raise NoFaceError(f"no face found in the {label} image")
         return verify_embeddings(faces_a.embedding[0], faces_b.embedding[0], threshold=threshold, far=far)
 
-    def verify_faces(self, a: Faces | Sequence[float], b: Faces | Sequence[float], **kwargs: float) -> Match:
+    @staticmethod
+    def verify_faces(
+        a: Faces | Sequence[float], b: Faces | Sequence[float], *, far: float | None = None,
+        threshold: float | None = None,
+    ) -> Match:
         """Verify two already-analyzed faces (first row of each) or two raw embeddings."""
         emb_a = a.embedding[0] if isinstance(a, Faces) else np.asarray(a, np.float32)
         emb_b = b.embedding[0] if isinstance(b, Faces) else np.asarray(b, np.float32)
-        return verify_embeddings(emb_a, emb_b, **kwargs)  # type: ignore[arg-type]
+        return verify_embeddings(emb_a, emb_b, far=far, threshold=threshold)

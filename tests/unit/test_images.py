@@ -39,7 +39,7 @@ def _gradient(w: int = 40, h: int = 30) -> np.ndarray:
 def test_every_mode_becomes_rgb_uint8(mode: str, fmt: str):
     base = Image.fromarray(_gradient())
     if mode == "I;16":
-        im = Image.fromarray((np.asarray(base.convert("L"), np.uint16) * 257))
+        im = Image.fromarray(np.asarray(base.convert("L"), np.uint16) * 257)
     elif mode == "F":
         im = Image.fromarray(np.asarray(base.convert("L"), np.float32) / 255.0)
     elif mode == "I":

@@ -173,15 +173,18 @@ class _Reader:
 _Parsed = tuple[str, dict[str, object], dict[str, np.ndarray]]
 
 
-def _slice_params(r: _Reader, params: np.ndarray, shapes: list[tuple[int, ...]], what: str) -> list:
+def _slice_params(
+    r: _Reader, params: np.ndarray, shapes: list[tuple[int, ...]], what: str
+) -> list[np.ndarray]:
     """Cut consecutive views out of a layer's flat params, as dlib's alias_tensors do."""
     flat = params.reshape(-1)
+    total = sum(math.prod(shape) for shape in shapes)
+    if total != flat.size:  # dlib sizes params to exactly its views; anything else is corrupt
+        raise r.fail(f"{what} params of {total} floats for views {shapes}, got {flat.size}")
     out, offset = [], 0
     for shape in shapes:
         size = math.prod(shape)
-        if offset + size > flat.size:
-            raise r.fail(f"{what}: params of {flat.size} floats to hold a {shape} view at {offset}")
-        out.append(flat[offset : offset + size].reshape(shape).copy())
+        out.append(flat[offset : offset + size].reshape(shape))
         offset += size
     return out
 
@@ -209,7 +212,9 @@ def _parse_con(r: _Reader, version: str) -> _Parsed:
     return "con", attrs, tensors
 
 
-def _gamma_beta(r: _Reader, params: np.ndarray, gamma: tuple, mode: str, what: str) -> list:
+def _gamma_beta(
+    r: _Reader, params: np.ndarray, gamma: tuple[int, ...], mode: str, what: str
+) -> list[np.ndarray]:
     # Per-channel vectors in conv mode; per-element (k, nr, nc) in fc mode.
     shape = (gamma[1],) if mode == "conv" else tuple(gamma[1:])
     return _slice_params(r, params, [shape, shape], what)
