@@ -157,7 +157,10 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _add_engine_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--detector", choices=["hog", "cnn"], default="hog", help="face detector (default: hog)")
+    p.add_argument(
+        "--detector", choices=["hog", "cnn", "blazeface"], default="hog",
+        help="face detector (default: hog; cnn = MMOD; blazeface needs faceplane[mediapipe])",
+    )
     p.add_argument("--upsample", type=int, default=1, help="double the image N times before detecting (default 1)")
     p.add_argument("--landmarks", type=int, choices=[5, 68], default=5, help="landmark model (68: non-commercial)")
 

@@ -31,12 +31,12 @@ __all__ = ["DetectorName", "Engine", "NoFaceError"]
 
 logger = logging.getLogger(__name__)
 
-DetectorName = Literal["hog", "cnn"]
+DetectorName = Literal["hog", "cnn", "blazeface"]
 EmbedderName = Literal["onnx", "dlib"]
 _F32 = npt.NDArray[np.float32]
 
 # Detector score that maps to a 0.63 confidence cue in the quality score.
-_CONFIDENCE_SCALE = {"hog": 0.5, "cnn": 0.3}
+_CONFIDENCE_SCALE = {"hog": 0.5, "cnn": 0.3, "blazeface": 0.3}
 
 
 class NoFaceError(FaceplaneError):
@@ -47,8 +47,9 @@ class Engine:
     """Face detection, landmarks, alignment, quality and 128-D embeddings in one object.
 
     Args:
-        detector: ``"hog"`` (dlib HOG, fast, frontal faces) or ``"cnn"`` (MMOD CNN ported to
-            onnxruntime: finds small and turned faces, slower).
+        detector: ``"hog"`` (dlib HOG, fast, frontal faces), ``"cnn"`` (MMOD CNN ported to
+            onnxruntime: finds small and turned faces, slower) or ``"blazeface"`` (MediaPipe's
+            full-range BlazeFace, a few ms a frame; needs the ``faceplane[mediapipe]`` extra).
         landmarks: 5 (default; free licence) or 68 (iBUG 300-W terms: non-commercial).
         upsample: times the image is doubled before detection (finds smaller faces).
         min_face_px: drop detections narrower than this.
@@ -76,8 +77,8 @@ class Engine:
         num_threads: int = 0,
         max_pixels: int = DEFAULT_MAX_PIXELS,
     ) -> None:
-        if detector not in ("hog", "cnn"):
-            raise InvalidArgumentError(f"detector must be 'hog' or 'cnn', got {detector!r}")
+        if detector not in _CONFIDENCE_SCALE:
+            raise InvalidArgumentError(f"detector must be one of {sorted(_CONFIDENCE_SCALE)}, got {detector!r}")
         if embedder not in ("onnx", "dlib"):
             raise InvalidArgumentError(f"embedder must be 'onnx' or 'dlib', got {embedder!r}")
         if upsample < 0 or min_face_px < 0 or num_threads < 0:
@@ -103,6 +104,10 @@ class Engine:
             if self._detector is None:
                 if self.detector_name == "hog":
                     self._detector = HogDetector(upsample=self.upsample)
+                elif self.detector_name == "blazeface":
+                    from .models.blazeface import BlazeFaceDetector
+
+                    self._detector = BlazeFaceDetector(model="full")
                 else:
                     from .models.mmod import MMODDetector
 

@@ -89,8 +89,15 @@ def test_flip_tta_stays_close(examples):
     assert 0 < d < 0.2
 
 
-def test_cnn_detector_finds_what_hog_misses(examples, data):
-    # a face too small for HOG at upsample 0 (obama-240p) is found by the MMOD CNN at upsample 1
+def test_cnn_engine_agrees_with_hog_engine(engine: Engine, examples):
+    from faceplane.geometry import box_iou
+
     cnn = Engine(detector="cnn")
-    faces = cnn.analyze(examples / "obama-240p.jpg")
-    assert len(faces) == 1 and faces.has_embeddings
+    for name in ("two_people.jpg", "obama-240p.jpg"):
+        a, b = engine.analyze(examples / name), cnn.analyze(examples / name)
+        assert len(a) == len(b) >= 1, name
+        iou = box_iou(a.xyxy, b.xyxy)
+        assert (iou.max(axis=1) > 0.4).all(), (name, iou)
+        # same faces -> same people, whichever detector cut the chip
+        d = faceplane.face_distance(a.embedding, b.embedding)
+        assert (d.min(axis=1) < 0.4).all(), (name, d)

@@ -1,14 +1,15 @@
 """dlib's image-pyramid maths, re-implemented in numpy for the MMOD detector port.
 
 Everything here reproduces a specific piece of dlib (``dlib/image_transforms/image_pyramid.h``,
-``interpolation.h`` and ``dnn/input.h``), down to the float32/float64 arithmetic of dlib's SIMD
-bilinear resize, so that the tensor fed to the network matches dlib's to the last bit or so:
+``interpolation.h`` and ``dnn/input.h``), including the sample positions of dlib's SIMD bilinear
+resize (float32 x accumulated per 4-column group, float64 y), so that the tensor fed to the
+network matches dlib's to float32 rounding; the uint8 upsampling, where dlib truncates and a
+rounding difference would move a whole grey level, is reproduced bit for bit:
 
 * :func:`pyramid_up` -- ``dlib::pyramid_up(img, pyramid_down<2>)`` (the ``upsample_num_times`` step);
 * :func:`tiled_pyramid_layout` -- ``impl::compute_tiled_image_pyramid_details``;
 * :func:`build_input_tensor` -- ``input_rgb_image_pyramid::to_tensor`` (mean-subtracted, /256,
-  each level bilinearly resized from the one before it, in float, inside the tensor);
-* :func:`tiled_rect_to_image` -- ``tiled_pyramid_to_image`` (tensor space -> image space).
+  each level bilinearly resized from the one before it, in float, inside the tensor).
 
 Rectangles are dlib's: inclusive ``(left, top, right, bottom)`` tuples.
 """
@@ -26,17 +27,16 @@ __all__ = [
     "ColumnTaps",
     "RowTaps",
     "build_input_tensor",
-    "nearest_rect",
+    "column_taps",
     "pyramid_up",
     "pyramid_up_size",
-    "resize_planes_f32",
+    "resize_planes_into",
     "resize_rgb_u8",
+    "row_taps",
     "tiled_pyramid_layout",
-    "tiled_rect_to_image",
 ]
 
 Rect = tuple[int, int, int, int]
-DRect = tuple[float, float, float, float]
 
 # dlib's input_image_pyramid stops adding levels below this height (min_height in image_pyramid.h).
 _MIN_LEVEL_HEIGHT = 5
@@ -46,7 +46,7 @@ _MIN_LEVEL_HEIGHT = 5
 class ColumnTaps:
     """Per output column: the two source columns and weights dlib's SIMD resize uses.
 
-    The first ``4 * groups`` columns come from the 4-wide float32 SIMD loop (``lr``/``inv_lr``
+    The first ``n_simd`` columns come from the 4-wide float32 SIMD loop (``lr``/``inv_lr``
     float32); the rest from its scalar tail loop (``lr_tail`` float64, right index clamped).
     """
 
@@ -114,9 +114,7 @@ def row_taps(n_in: int, n_out: int) -> RowTaps:
     return RowTaps(top, np.minimum(top + 1, n_in - 1), y - top)
 
 
-def _simd_blend(
-    src: np.ndarray, rows: RowTaps, cols: ColumnTaps, sl: slice
-) -> npt.NDArray[np.float32]:
+def _simd_blend(src: np.ndarray, rows: RowTaps, cols: ColumnTaps, sl: slice) -> npt.NDArray[np.float32]:
     """float32 ``tl*w00 + tr*w01 + bl*w10 + br*w11`` of the SIMD columns, channel-first src."""
     tbf = rows.tb.astype(np.float32)[:, None]
     inv_tbf = (1.0 - rows.tb).astype(np.float32)[:, None]
@@ -131,28 +129,32 @@ def _simd_blend(
     return acc
 
 
-def resize_planes_f32(src: npt.NDArray[np.float32], n_rows: int, n_cols: int) -> npt.NDArray[np.float32]:
-    """dlib ``resize_image`` of float images, (C, H, W) -> (C, n_rows, n_cols), bit-faithful.
+def resize_planes_into(src: np.ndarray, dst: np.ndarray) -> None:
+    """Bilinear resize of float planes (C, h, w) into ``dst`` (C, H, W), as dlib's ``resize_image``.
 
-    This is the overload dlib's ``tt::resize_bilinear`` reaches when it builds the tiled pyramid
-    in the input tensor (same-pixel-type grayscale: 4-wide float SIMD plus a scalar tail).
+    This is what ``tt::resize_bilinear`` does to each pyramid level inside dlib's input tensor
+    (same sample positions: corners onto corners). It is computed separably (rows, then
+    columns) instead of with dlib's four float32 weight products, so values differ from dlib's
+    by float32 rounding only (~1e-7); the uint8 ``pyramid_up`` below needs and keeps exactness.
     """
+    n_rows, n_cols = dst.shape[1], dst.shape[2]
     rows, cols = row_taps(src.shape[1], n_rows), column_taps(src.shape[2], n_cols)
-    out = np.empty((src.shape[0], n_rows, n_cols), dtype=np.float32)
-    n = cols.n_simd
-    if n:
-        out[:, :, :n] = _simd_blend(src, rows, cols, slice(0, n))
-    if n < n_cols:
-        left, right = cols.left[n:], cols.right[n:]
-        lr = cols.lr_tail.astype(np.float32)[None, None, :]
-        tb = rows.tb[None, :, None]
-        top, bot = src[:, rows.top, :], src[:, rows.bottom, :]
-        # float temp = (1-tb)*((1-lr)*tl + lr*tr) + tb*((1-lr)*bl + lr*br): float inner sums,
-        # double outer ones (tb_frac is a double), rounded to float at the end.
-        upper = ((1 - lr) * top[:, :, left] + lr * top[:, :, right]).astype(np.float64)
-        lower = ((1 - lr) * bot[:, :, left] + lr * bot[:, :, right]).astype(np.float64)
-        out[:, :, n:] = (1 - tb) * upper + tb * lower
-    return out
+    lr = np.concatenate([cols.lr, cols.lr_tail.astype(np.float32)])
+    inv_lr = (1.0 - lr).astype(np.float32)
+    tb = rows.tb.astype(np.float32)[:, None]
+    inv_tb = (1.0 - rows.tb).astype(np.float32)[:, None]
+    # One channel at a time keeps the temporaries a third the size (fewer cache misses).
+    for plane, out in zip(src, dst, strict=True):
+        v = np.take(plane, rows.top, axis=0)
+        v *= inv_tb
+        w = np.take(plane, rows.bottom, axis=0)
+        w *= tb
+        v += w
+        h = np.take(v, cols.left, axis=1)
+        h *= inv_lr
+        g = np.take(v, cols.right, axis=1)
+        g *= lr
+        np.add(h, g, out=out)
 
 
 def resize_rgb_u8(img: npt.NDArray[np.uint8], n_rows: int, n_cols: int) -> npt.NDArray[np.uint8]:
@@ -190,9 +192,17 @@ def pyramid_up_size(n_rows: int, n_cols: int) -> tuple[int, int]:
 
 
 def pyramid_up(img: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    """``dlib::pyramid_up(img, pyramid_down<2>())`` of an (H, W, 3) uint8 RGB image."""
+    """``dlib::pyramid_up(img, pyramid_down<2>())`` of an (H, W, 3) uint8 RGB image, bit-exact.
+
+    dlib's own ``resize_image`` binding runs the very same C++ (~15x faster than the numpy
+    emulation); the emulation is the fallback when the dlib module cannot be imported.
+    """
     n_rows, n_cols = pyramid_up_size(img.shape[0], img.shape[1])
-    return resize_rgb_u8(img, n_rows, n_cols)
+    try:
+        import dlib
+    except ImportError:  # pragma: no cover - dlib is a dependency; kept for slim installs
+        return resize_rgb_u8(img, n_rows, n_cols)
+    return np.asarray(dlib.resize_image(np.ascontiguousarray(img), n_rows, n_cols))
 
 
 def _level_sizes(n_rows: int, n_cols: int, factor: int) -> list[tuple[int, int]]:
@@ -250,9 +260,7 @@ def tiled_pyramid_layout(
         # Right-hand column, stacked upwards from the bottom-right corner.
         right, bottom = outer_padding + width - 1, y - 1
         rect = (right - w + 1, bottom - h + 1, right, bottom)
-        if max(first[0], rect[0]) <= min(first[2], rect[2]) and max(first[1], rect[1]) <= min(
-            first[3], rect[3]
-        ):
+        if max(first[0], rect[0]) <= min(first[2], rect[2]) and max(first[1], rect[1]) <= min(first[3], rect[3]):
             break  # would overlap the full-size image: drop the remaining levels
         rects.append(rect)
         y -= h + padding
@@ -273,40 +281,14 @@ def build_input_tensor(
     padding stays 0.
     """
     tensor = np.zeros((1, 3, shape[0], shape[1]), dtype=np.float32)
-    mean = np.asarray(mean_rgb, dtype=np.float32).reshape(3, 1, 1)
-    l0, t0, r0, b0 = rects[0]
-    planes = img.transpose(2, 0, 1).astype(np.float32)
-    tensor[0, :, t0 : b0 + 1, l0 : r0 + 1] = (planes - mean) / np.float32(256.0)
-    prev = tensor[0, :, t0 : b0 + 1, l0 : r0 + 1]
+    left, top, right, bottom = rects[0]
+    prev = tensor[0, :, top : bottom + 1, left : right + 1]
+    for c in range(3):
+        # dlib computes (int(v) - float(mean)) in float, then / 256 (exact): a 256-entry table.
+        lut = (np.arange(256, dtype=np.float32) - np.float32(mean_rgb[c])) / np.float32(256.0)
+        np.take(lut, img[:, :, c], out=prev[c], mode="clip")
     for left, top, right, bottom in rects[1:]:
-        level = resize_planes_f32(prev, bottom - top + 1, right - left + 1)
-        tensor[0, :, top : bottom + 1, left : right + 1] = level
+        level = tensor[0, :, top : bottom + 1, left : right + 1]
+        resize_planes_into(prev, level)
         prev = level
     return tensor
-
-
-def nearest_rect(rects: Sequence[Rect], x: int, y: int) -> int:
-    """Index of the rect containing (or nearest to) integer point (x, y): dlib's ``nearest_rect``."""
-    best, best_dist = 0, math.inf
-    for i, (left, top, right, bottom) in enumerate(rects):
-        if left <= x <= right and top <= y <= bottom:
-            return i
-        dx = min(max(x, left), right) - x
-        dy = min(max(y, top), bottom) - y
-        dist = math.sqrt(dx * dx + dy * dy)
-        if dist < best_dist:
-            best, best_dist = i, dist
-    return best
-
-
-def tiled_rect_to_image(rects: Sequence[Rect], rect: DRect, *, factor: int) -> DRect:
-    """``tiled_pyramid_to_image<pyramid_down<factor>>``: a tensor-space drectangle to image space."""
-    left, top, right, bottom = rect
-    level = nearest_rect(rects, _round((left + right) / 2.0), _round((top + bottom) / 2.0))
-    ox, oy = rects[level][0], rects[level][1]
-    ratio = factor / (factor - 1.0)
-    pts = [left - ox, top - oy, right - ox, bottom - oy]
-    for _ in range(level):
-        # pyramid_down<N>::point_up: p * N/(N-1) + 0.3, once per level.
-        pts = [p * ratio + 0.3 for p in pts]
-    return min(pts[0], pts[2]), min(pts[1], pts[3]), max(pts[0], pts[2]), max(pts[1], pts[3])
