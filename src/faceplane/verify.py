@@ -128,9 +128,12 @@ def calibrate(
         raise InvalidArgumentError("calibration needs at least one genuine and one impostor distance")
     candidates = np.unique(np.concatenate([gen, imp]))
     correct = np.searchsorted(gen, candidates, side="right") + (imp.size - np.searchsorted(imp, candidates, "right"))
-    i = int(np.argmax(correct))
-    # the middle of the gap to the next distance generalises better than the edge of it
-    best = float((candidates[i] + candidates[i + 1]) / 2.0) if i + 1 < candidates.size else float(candidates[i])
+    # Several thresholds tie for the best accuracy (a plateau); its middle generalises better than
+    # either edge, which sits right next to a misclassified pair.
+    tied = np.flatnonzero(correct == correct.max())
+    lo, hi = int(tied[0]), int(tied[-1])
+    upper = candidates[hi + 1] if hi + 1 < candidates.size else candidates[hi]
+    best = float((candidates[lo] + upper) / 2.0)
     out: dict[float, float] = {}
     for far in fars:
         allowed = int(np.floor(far * imp.size))
