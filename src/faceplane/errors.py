@@ -9,6 +9,7 @@ Every error the library raises on purpose derives from :class:`FaceplaneError`, 
     │   ├── InvalidImageError      empty, corrupt, truncated or not an image at all
     │   └── ImageTooLargeError     more pixels than the decompression-bomb limit
     ├── ModelError                 a model's weights are missing or unreadable
+    ├── NotFoundError              no collection, person or template with that name or id
     └── InvalidArgumentError       a bad argument value (also a ValueError)
 
 No face in an image is not an error: it is an empty :class:`faceplane.Faces`.
@@ -24,6 +25,7 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidImageError",
     "ModelError",
+    "NotFoundError",
 ]
 
 
@@ -53,3 +55,7 @@ class ModelError(FaceplaneError):
 
 class InvalidArgumentError(FaceplaneError, ValueError):
     """An argument has a value outside what the function accepts."""
+
+
+class NotFoundError(FaceplaneError, LookupError):
+    """No collection, person or template with that name or id."""

@@ -23,7 +23,7 @@ from .align import face_chips
 from .errors import FaceplaneError, InvalidArgumentError
 from .images import DEFAULT_MAX_PIXELS, ImageInput, load_image
 from .models.dlib_models import HogDetector, ShapePredictor
-from .quality import assess_quality
+from .quality import QualityReport, assess_quality
 from .types import Faces, Match
 from .verify import verify_embeddings
 
@@ -144,19 +144,26 @@ class Engine:
         return faces
 
     def _detect_with_chips(self, rgb: npt.NDArray[np.uint8]) -> tuple[Faces, npt.NDArray[np.uint8]]:
+        faces, chips, _ = self.detect_detailed(rgb)
+        return faces, chips
+
+    def detect_detailed(self, image: ImageInput) -> tuple[Faces, npt.NDArray[np.uint8], QualityReport]:
+        """Like :meth:`detect`, also returning the aligned chips (N, 150, 150, 3) and every quality cue."""
+        rgb = self.load(image)
         boxes, scores = self._get_detector().detect(rgb)  # type: ignore[attr-defined]
         faces = Faces(xyxy=boxes, score=scores)
         if self.min_face_px:
             faces = faces[(faces.xyxy[:, 2] - faces.xyxy[:, 0]) >= self.min_face_px]
         if len(faces) == 0:
-            return Faces.empty(), np.zeros((0, 150, 150, 3), np.uint8)
+            chips = np.zeros((0, 150, 150, 3), np.uint8)
+            return Faces.empty(), chips, assess_quality(chips, faces.xyxy, np.zeros((0, 5, 2), np.float32), faces.score)
         faces = faces.largest_first()
         landmarks = self._shape.predict(rgb, faces.xyxy)
         chips = face_chips(rgb, faces.xyxy, landmarks)
         report = assess_quality(
             chips, faces.xyxy, landmarks, faces.score, confidence_scale=_CONFIDENCE_SCALE[self.detector_name]
         )
-        return faces.with_(landmarks=landmarks, quality=report.overall), chips
+        return faces.with_(landmarks=landmarks, quality=report.overall), chips, report
 
     def embed_chips(self, chips: npt.NDArray[np.uint8]) -> _F32:
         """(N, 150, 150, 3) uint8 aligned chips -> (N, 128) float32 embeddings, in one batch."""

@@ -70,3 +70,20 @@ def test_errors_are_one_line_no_traceback(args, message, tmp_path):
     assert res.returncode in (1, 2)
     assert message in res.stderr and "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.e2e
+def test_detect_with_cnn_detector(examples):
+    res = _run("detect", "--detector", "cnn", "--json", str(examples / "two_people.jpg"))
+    assert res.returncode == 0, res.stderr
+    assert len(json.loads(res.stdout)["faces"]) == 2
+
+
+@pytest.mark.e2e
+def test_demo_runs_on_the_shared_photos(data):
+    res = _run("demo", "--data", str(data))
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    verdicts = {line.split()[0] + " " + line.split()[2]: line.split()[-2:] for line in lines if " vs " in line}
+    assert verdicts["obama.jpg obama2.jpg"] == ["same", "person"]
+    assert verdicts["obama.jpg biden.jpg"] == ["different", "people"]

@@ -1,0 +1,1 @@
+"""Galleries: collections -> people -> face templates, a SQLite store and vector indexes."""

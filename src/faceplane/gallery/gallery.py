@@ -1,0 +1,416 @@
+"""Enroll people, search faces 1:N with open-set rejection, remove people: store + index + engine.
+
+Writes go to the SQLite store first and to the index second. If the process dies in between,
+the index is rebuilt from the store on the next open (the store's generation counter tells a
+persisted index it is stale), and search results are re-checked against the store, so a deleted
+person is never returned and an enrolled one is never lost.
+
+Example:
+    >>> gallery = Gallery.open("data/")                              # doctest: +SKIP
+    >>> gallery.create_collection("staff")                           # doctest: +SKIP
+    >>> gallery.enroll("staff", ["ada1.jpg", "ada2.jpg"], name="Ada") # doctest: +SKIP
+    >>> [i.person for i in gallery.identify("door-cam.jpg")]          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import FaceplaneError, InvalidArgumentError
+from ..images import ImageInput
+from ..pipeline import Engine
+from ..verify import load_calibration
+from .index import VectorIndex, make_index
+from .records import Candidate, Collection, Consent, EnrollReport, Identification, Person, Rejection
+from .store import SqliteStore
+
+__all__ = ["Gallery", "QualityGate"]
+
+logger = logging.getLogger(__name__)
+
+_F32 = npt.NDArray[np.float32]
+_STATE_FILE = "index-state.json"
+
+
+@dataclass(frozen=True)
+class QualityGate:
+    """What an enrollment photo must pass.
+
+    Attributes:
+        min_face_px: the face box must be at least this wide.
+        min_cue: every quality cue (sharpness, pose, detector confidence) must reach this.
+        largest_face_only: with several faces, enroll the largest instead of refusing the photo.
+    """
+
+    min_face_px: int = 60
+    min_cue: float = 0.3
+    largest_face_only: bool = False
+
+    def check(self, faces_count: int, width_px: float, reasons: list[str]) -> list[str]:
+        """The reasons to refuse a photo (empty = accepted)."""
+        if faces_count == 0:
+            return ["no face found"]
+        out: list[str] = []
+        if faces_count > 1 and not self.largest_face_only:
+            out.append(f"several faces ({faces_count}); crop the photo or pass largest_face_only")
+        if width_px < self.min_face_px:
+            out.append(f"face too small ({width_px:.0f} px wide, minimum {self.min_face_px})")
+        out.extend(r for r in reasons if r != "too small")
+        return out
+
+
+def _sha256(source: ImageInput) -> str | None:
+    if isinstance(source, (str, os.PathLike)):
+        return hashlib.sha256(Path(source).read_bytes()).hexdigest()
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return hashlib.sha256(bytes(source)).hexdigest()
+    if isinstance(source, np.ndarray):
+        return hashlib.sha256(np.ascontiguousarray(source).tobytes()).hexdigest()
+    return None
+
+
+def _jpeg(chip: npt.NDArray[np.uint8]) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(chip).save(buf, format="JPEG", quality=85)
+    return buf.getvalue()
+
+
+class Gallery:
+    """People and their face templates, searchable 1:N.
+
+    Args:
+        store: the source of truth.
+        index: the vector index (default: exact numpy search, rebuilt from the store).
+        engine: the face pipeline used for photos (default :class:`~faceplane.Engine`).
+        threshold: open-set distance threshold; default the calibrated FAR = 1e-3 threshold.
+        state_dir: where a persistent index keeps its generation marker (None: always rebuild).
+    """
+
+    def __init__(
+        self,
+        *,
+        store: SqliteStore,
+        index: VectorIndex | None = None,
+        engine: Engine | None = None,
+        threshold: float | None = None,
+        state_dir: str | Path | None = None,
+    ) -> None:
+        self.store = store
+        self.index: VectorIndex = index if index is not None else make_index("exact")
+        self.engine = engine if engine is not None else Engine()
+        self.threshold = float(threshold) if threshold is not None else load_calibration().threshold(1e-3)
+        self._state_dir = Path(state_dir) if state_dir is not None else None
+        self._sync_index()
+
+    @classmethod
+    def open(
+        cls, data_dir: str | Path, *, index: str = "exact", engine: Engine | None = None, **index_options: Any
+    ) -> Gallery:
+        """Open (or create) the gallery in ``data_dir``: ``faceplane.db`` plus the index's files."""
+        root = Path(data_dir)
+        root.mkdir(parents=True, exist_ok=True)
+        if index == "faiss":
+            index_options.setdefault("path", root / "index.faiss")
+        if index == "milvus":
+            index_options.setdefault("uri", str(root / "milvus.db"))
+        return cls(
+            store=SqliteStore(root / "faceplane.db"),
+            index=make_index(index, **index_options),
+            engine=engine,
+            state_dir=root,
+        )
+
+    # -- index consistency -------------------------------------------------------------------------
+
+    def _read_state(self) -> int | None:
+        if self._state_dir is None:
+            return None
+        try:
+            return int(json.loads((self._state_dir / _STATE_FILE).read_text())["generation"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _write_state(self) -> None:
+        if self._state_dir is not None:
+            tmp = self._state_dir / (_STATE_FILE + ".tmp")
+            tmp.write_text(json.dumps({"generation": self.store.generation, "templates": len(self.index)}))
+            os.replace(tmp, self._state_dir / _STATE_FILE)  # atomic: never a half-written marker
+
+    def _sync_index(self) -> None:
+        """Reuse a persisted index only if it saw every committed change; else rebuild it."""
+        if len(self.index) and self._read_state() == self.store.generation:
+            logger.info("index is current (%d templates)", len(self.index))
+            return
+        self.rebuild_index()
+
+    def rebuild_index(self) -> None:
+        """Rebuild the index from the store (the source of truth)."""
+        self.index.reset()
+        for ids, emb in self.store.iter_embeddings():
+            self.index.add(ids, emb)
+        logger.info("index rebuilt from the store: %d templates", len(self.index))
+        self._after_index_change()
+
+    def _after_index_change(self) -> None:
+        save = getattr(self.index, "save", None)
+        if callable(save):
+            save()
+        self._write_state()
+
+    def close(self) -> None:
+        """Persist the index (if it can be) and close the store."""
+        self._after_index_change()
+        self.store.close()
+
+    def __enter__(self) -> Gallery:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- collections and people ----------------------------------------------------------------------
+
+    def create_collection(self, name: str, *, description: str = "") -> Collection:
+        return self.store.create_collection(name, description=description)
+
+    def list_collections(self) -> list[Collection]:
+        return self.store.list_collections()
+
+    def delete_collection(self, name: str) -> int:
+        """Delete a collection with everyone in it; returns the number of templates removed."""
+        ids = self.store.delete_collection(name)
+        self.index.remove(np.asarray(ids, np.int64))
+        self._after_index_change()
+        return len(ids)
+
+    def list_people(self, collection: str, *, limit: int = 1000, offset: int = 0) -> list[Person]:
+        return self.store.list_people(collection, limit=limit, offset=offset)
+
+    def remove_person(self, person_id: int) -> int:
+        """Remove a person and all their templates; returns the number of templates removed."""
+        ids = self.store.delete_person(person_id)
+        self.index.remove(np.asarray(ids, np.int64))
+        self._after_index_change()
+        return len(ids)
+
+    # -- enrollment ----------------------------------------------------------------------------------
+
+    def enroll(
+        self,
+        collection: str,
+        images: Sequence[ImageInput],
+        *,
+        name: str | None = None,
+        person_id: int | None = None,
+        external_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        consent: Consent | None = None,
+        gate: QualityGate | None = None,
+        on_duplicate: Literal["warn", "refuse"] = "warn",
+    ) -> EnrollReport:
+        """Enroll photos of one person (new, or existing by ``person_id`` / ``external_id``).
+
+        Each photo must pass the quality gate; refused photos are listed with their reasons. A
+        face that already matches another enrolled person (within the FAR = 1e-3 threshold) is
+        reported in ``duplicates``; with ``on_duplicate="refuse"`` nothing is stored then.
+
+        Raises:
+            InvalidArgumentError: neither a name nor an existing person, or an unknown collection.
+        """
+        gate = gate or QualityGate()
+        self.store.get_collection(collection)
+        person = self._existing_person(collection, person_id, external_id)
+        if person is None and not (name and name.strip()):
+            raise InvalidArgumentError("enrolling a new person needs a name")
+        embeddings, qualities, hashes, thumbs, rejected = self._accepted_faces(images, gate)
+        duplicates = self._duplicates(embeddings, exclude_person=person.id if person else None)
+        if not len(embeddings) or (duplicates and on_duplicate == "refuse"):
+            if duplicates and on_duplicate == "refuse":
+                rejected = [*rejected, Rejection("*", [f"already enrolled as {d.display_name} (#{d.person_id})"
+                                                       for d in duplicates])]
+            return EnrollReport(person=person, rejected=rejected, duplicates=duplicates)
+        if person is None:
+            person = self.store.add_person(
+                collection, name or "", external_id=external_id, metadata=metadata, consent=consent
+            )
+        ids = self.store.add_templates(person.id, embeddings, qualities, hashes, thumbs)
+        self.index.add(np.asarray(ids, np.int64), embeddings)
+        self._after_index_change()
+        return EnrollReport(
+            person=self.store.get_person(person.id), template_ids=ids, rejected=rejected, duplicates=duplicates
+        )
+
+    def _existing_person(self, collection: str, person_id: int | None, external_id: str | None) -> Person | None:
+        if person_id is not None:
+            person = self.store.get_person(person_id)
+            if person.collection != collection:
+                raise InvalidArgumentError(f"person {person_id} belongs to {person.collection!r}, not {collection!r}")
+            return person
+        if external_id is not None:
+            return self.store.find_person(collection, external_id=external_id)
+        return None
+
+    def _accepted_faces(
+        self, images: Sequence[ImageInput], gate: QualityGate
+    ) -> tuple[_F32, list[float], list[str | None], list[bytes | None], list[Rejection]]:
+        chips, qualities, hashes, rejected = [], [], [], []
+        for i, source in enumerate(images):
+            label = str(source) if isinstance(source, (str, os.PathLike)) else f"image #{i + 1}"
+            try:
+                faces, face_chips, report = self.engine.detect_detailed(source)
+                digest = _sha256(source)
+            except FaceplaneError as exc:
+                rejected.append(Rejection(label, [str(exc)]))
+                continue
+            width = float(faces.xyxy[0, 2] - faces.xyxy[0, 0]) if len(faces) else 0.0
+            reasons = gate.check(len(faces), width, report.reasons(0, min_cue=gate.min_cue) if len(faces) else [])
+            if reasons:
+                rejected.append(Rejection(label, reasons))
+                continue
+            chips.append(face_chips[0])
+            qualities.append(float(faces.quality[0]))
+            hashes.append(digest)
+        if not chips:
+            return np.zeros((0, 128), np.float32), [], [], [], rejected
+        stacked = np.stack(chips)
+        return self.engine.embed_chips(stacked), qualities, hashes, [_jpeg(c) for c in stacked], rejected
+
+    def _duplicates(self, embeddings: _F32, *, exclude_person: int | None) -> list[Candidate]:
+        if not len(embeddings) or not len(self.index):
+            return []
+        found: dict[int, Candidate] = {}
+        for ident in self.search(embeddings, k=3):
+            for cand in ident.candidates:
+                if cand.distance <= self.threshold and cand.person_id != exclude_person:
+                    if cand.person_id not in found or cand.distance < found[cand.person_id].distance:
+                        found[cand.person_id] = cand
+        return sorted(found.values(), key=lambda c: c.distance)
+
+    # -- search --------------------------------------------------------------------------------------
+
+    def identify(
+        self, image: ImageInput, *, collections: Sequence[str] | None = None, k: int = 5, threshold: float | None = None
+    ) -> list[Identification]:
+        """Identify every face of a photo (largest first) among the enrolled people."""
+        faces = self.engine.analyze(image)
+        result = self.search(faces.embedding, collections=collections, k=k, threshold=threshold)
+        return [Identification(r.candidates, r.threshold, face_index=i) for i, r in enumerate(result)]
+
+    def search(
+        self,
+        embeddings: npt.ArrayLike,
+        *,
+        collections: Sequence[str] | None = None,
+        k: int = 5,
+        threshold: float | None = None,
+    ) -> list[Identification]:
+        """Top-``k`` people for each (128,) embedding, one template per person (its nearest).
+
+        Args:
+            embeddings: (Q, 128) probe embeddings.
+            collections: search only these collections (default: all).
+            k: people per probe.
+            threshold: open-set threshold (default the gallery's).
+        """
+        emb = np.atleast_2d(np.asarray(embeddings, np.float32))
+        thr = self.threshold if threshold is None else float(threshold)
+        if k < 1:
+            raise InvalidArgumentError(f"k must be >= 1, got {k}")
+        if emb.size == 0:
+            return []
+        wanted = set(collections) if collections else None
+        if wanted:
+            for name in wanted:
+                self.store.get_collection(name)  # NotFoundError for a typo, rather than silence
+        total = len(self.index)
+        fetch = min(max(4 * k, 16), max(total, 1))
+        while True:
+            dist, ids = self.index.search(emb, fetch)
+            owners = self.store.owners(ids[ids >= 0].tolist())  # drops ids deleted behind the index
+            result = [self._aggregate(d, i, owners, wanted, k, thr) for d, i in zip(dist, ids)]
+            if fetch >= total or all(len(r.candidates) >= k for r in result):
+                return result
+            fetch = min(fetch * 4, total)
+
+    @staticmethod
+    def _aggregate(
+        dist: _F32, ids: npt.NDArray[np.int64], owners: dict[int, tuple[int, str, str]],
+        wanted: set[str] | None, k: int, thr: float,
+    ) -> Identification:
+        people: dict[int, Candidate] = {}
+        for d, tid in zip(dist.tolist(), ids.tolist()):
+            owner = owners.get(tid)
+            if owner is None or (wanted and owner[1] not in wanted):
+                continue
+            pid, coll, name = owner
+            prev = people.get(pid)
+            matched = (prev.templates_matched if prev else 0) + (d <= thr)
+            if prev is None:
+                people[pid] = Candidate(pid, coll, name, float(d), int(tid), int(matched))
+            else:
+                people[pid] = Candidate(pid, coll, name, prev.distance, prev.template_id, int(matched))
+        ranked = sorted(people.values(), key=lambda c: c.distance)[:k]
+        return Identification(ranked, thr)
+
+    # -- bulk ----------------------------------------------------------------------------------------
+
+    def enroll_folder(
+        self, collection: str, folder: str | Path, *, gate: QualityGate | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> list[EnrollReport]:
+        """Enroll one person per sub-folder (its name, underscores as spaces) from the images in it."""
+        root = Path(folder)
+        if not root.is_dir():
+            raise InvalidArgumentError(f"{root} is not a folder")
+        reports = []
+        for sub in sorted(p for p in root.iterdir() if p.is_dir()):
+            images = sorted(p for p in sub.iterdir() if p.is_file() and not p.name.startswith("."))
+            name = sub.name.replace("_", " ")
+            existing = self.store.find_person(collection, name=name)
+            reports.append(self.enroll(collection, images, name=name, person_id=existing.id if existing else None,
+                                       gate=gate))
+            if progress:
+                progress(name)
+        return reports
+
+    def enroll_manifest(
+        self, collection: str, manifest: str | Path, *, gate: QualityGate | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> list[EnrollReport]:
+        """Enroll from a CSV with columns ``path,name`` and optional ``external_id``,
+        ``consent_basis``, ``consent_source``, ``consent_date`` (paths relative to the CSV)."""
+        import csv
+
+        path = Path(manifest)
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        missing = {"path", "name"} - set(rows[0].keys() if rows else [])
+        if not rows or missing:
+            raise InvalidArgumentError(f"{path}: needs a header with path,name (missing: {sorted(missing)})")
+        groups: dict[tuple[str, str], list[dict[str, str]]] = {}
+        for row in rows:
+            groups.setdefault((row["name"].strip(), (row.get("external_id") or "").strip()), []).append(row)
+        reports = []
+        for (name, ext), group in groups.items():
+            basis = (group[0].get("consent_basis") or "").strip()
+            consent = Consent(basis, group[0].get("consent_source") or "", group[0].get("consent_date") or "") if basis else None
+            images = [str((path.parent / r["path"]).resolve()) for r in group]
+            existing = self.store.find_person(collection, external_id=ext) if ext else None
+            reports.append(self.enroll(collection, images, name=name, external_id=ext or None, consent=consent,
+                                       person_id=existing.id if existing else None, gate=gate))
+            if progress:
+                progress(name)
+        return reports

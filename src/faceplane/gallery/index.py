@@ -1,0 +1,152 @@
+"""Vector indexes behind one protocol: exact numpy search, FAISS, Milvus.
+
+An index maps integer template ids to embeddings and answers k-nearest-neighbour queries by
+Euclidean distance. It is never the source of truth: the :class:`~faceplane.gallery.store.SqliteStore`
+is, and every index can be rebuilt from it (``reset`` then ``add``). Results are re-checked
+against the store by the gallery, so an index that lags behind a deletion never returns a
+deleted person.
+
+Backends (a literal registry in :func:`make_index`):
+
+- ``"exact"``: :class:`ExactIndex`, numpy brute force; exact, fine up to ~10^5 templates.
+- ``"faiss"``: :class:`~faceplane.gallery.faiss_index.FaissIndex`, IVF/HNSW with exact re-ranking.
+- ``"milvus"``: :class:`~faceplane.gallery.milvus_index.MilvusIndex`, a Milvus server or Milvus Lite.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import InvalidArgumentError
+
+__all__ = ["ExactIndex", "VectorIndex", "check_vectors", "make_index"]
+
+_F32 = npt.NDArray[np.float32]
+_I64 = npt.NDArray[np.int64]
+
+
+@runtime_checkable
+class VectorIndex(Protocol):
+    """What the gallery needs of a vector index.
+
+    ``search`` returns (Q, k) float32 Euclidean distances ascending and (Q, k) int64 ids, padded
+    with ``inf`` / ``-1`` when the index holds fewer than k vectors.
+    """
+
+    dim: int
+
+    def add(self, ids: _I64, vectors: _F32) -> None: ...
+
+    def remove(self, ids: _I64) -> None: ...
+
+    def search(self, queries: _F32, k: int) -> tuple[_F32, _I64]: ...
+
+    def reset(self) -> None: ...
+
+    def __len__(self) -> int: ...
+
+
+def check_vectors(ids: npt.ArrayLike, vectors: npt.ArrayLike, dim: int) -> tuple[_I64, _F32]:
+    """Validate and normalise an ``add`` call's arguments.
+
+    Raises:
+        InvalidArgumentError: shapes disagree, wrong dimension, or non-finite values.
+    """
+    ids_ = np.asarray(ids, dtype=np.int64).reshape(-1)
+    vec = np.asarray(vectors, dtype=np.float32)
+    if vec.ndim != 2 or vec.shape[1] != dim or len(vec) != len(ids_):
+        raise InvalidArgumentError(f"expected {len(ids_)} vectors of dimension {dim}, got shape {vec.shape}")
+    if not np.isfinite(vec).all():
+        raise InvalidArgumentError("vectors contain NaN or infinite values")
+    return ids_, np.ascontiguousarray(vec)
+
+
+def check_queries(queries: npt.ArrayLike, k: int, dim: int) -> _F32:
+    q = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+    if q.ndim != 2 or q.shape[1] != dim:
+        raise InvalidArgumentError(f"queries must be (Q, {dim}), got shape {q.shape}")
+    if k < 1:
+        raise InvalidArgumentError(f"k must be >= 1, got {k}")
+    return np.ascontiguousarray(q)
+
+
+class ExactIndex:
+    """Brute-force Euclidean search in numpy: exact, no training, O(N) per query.
+
+    Example:
+        >>> index = ExactIndex(dim=2)
+        >>> index.add(np.array([7]), np.array([[0.0, 1.0]]))
+        >>> index.search(np.array([[0.0, 0.0]]), k=1)[1].tolist()
+        [[7]]
+    """
+
+    def __init__(self, *, dim: int = 128) -> None:
+        self.dim = dim
+        self._ids = np.zeros((0,), np.int64)
+        self._vectors = np.zeros((0, dim), np.float32)
+        self._sq = np.zeros((0,), np.float32)
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def add(self, ids: _I64, vectors: _F32) -> None:
+        ids_, vec = check_vectors(ids, vectors, self.dim)
+        with self._lock:
+            # re-adding an id replaces its vector (idempotent rebuilds and retries)
+            keep = ~np.isin(self._ids, ids_)
+            self._ids = np.concatenate([self._ids[keep], ids_])
+            self._vectors = np.concatenate([self._vectors[keep], vec])
+            self._sq = (self._vectors.astype(np.float64) ** 2).sum(1).astype(np.float32)
+
+    def remove(self, ids: _I64) -> None:
+        with self._lock:
+            keep = ~np.isin(self._ids, np.asarray(ids, np.int64).reshape(-1))
+            self._ids, self._vectors, self._sq = self._ids[keep], self._vectors[keep], self._sq[keep]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._ids = np.zeros((0,), np.int64)
+            self._vectors = np.zeros((0, self.dim), np.float32)
+            self._sq = np.zeros((0,), np.float32)
+
+    def search(self, queries: _F32, k: int) -> tuple[_F32, _I64]:
+        q = check_queries(queries, k, self.dim)
+        with self._lock:
+            ids, vec, sq = self._ids, self._vectors, self._sq
+        dist = np.full((len(q), k), np.inf, np.float32)
+        out = np.full((len(q), k), -1, np.int64)
+        if len(ids) == 0:
+            return dist, out
+        d2 = sq[None, :] - 2.0 * (q @ vec.T) + (q * q).sum(1, keepdims=True)
+        kk = min(k, len(ids))
+        part = np.argpartition(d2, kk - 1, axis=1)[:, :kk] if kk < len(ids) else np.tile(np.arange(len(ids)), (len(q), 1))
+        part_d = np.take_along_axis(d2, part, axis=1)
+        order = np.argsort(part_d, axis=1, kind="stable")
+        top = np.take_along_axis(part, order, axis=1)
+        dist[:, :kk] = np.sqrt(np.clip(np.take_along_axis(part_d, order, axis=1), 0.0, None))
+        out[:, :kk] = ids[top]
+        return dist, out
+
+
+def make_index(backend: str, *, dim: int = 128, **options: Any) -> VectorIndex:
+    """Build an index by backend name: ``"exact"``, ``"faiss"`` or ``"milvus"``.
+
+    Raises:
+        InvalidArgumentError: unknown backend.
+    """
+    if backend == "exact":
+        return ExactIndex(dim=dim)
+    if backend == "faiss":
+        from .faiss_index import FaissIndex
+
+        return FaissIndex(dim=dim, **options)
+    if backend == "milvus":
+        from .milvus_index import MilvusIndex
+
+        return MilvusIndex(dim=dim, **options)
+    raise InvalidArgumentError(f"unknown index backend {backend!r}; choose exact, faiss or milvus")

@@ -1,0 +1,121 @@
+"""Records of the gallery: what the store holds and what a search returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Candidate", "Collection", "Consent", "EnrollReport", "Identification", "Person", "Rejection", "Template"]
+
+
+@dataclass(frozen=True)
+class Consent:
+    """Why we may hold this person's biometric data.
+
+    Attributes:
+        basis: the legal basis, e.g. "consent", "contract", "legitimate_interest".
+        source: where the record came from, e.g. "kiosk signup form v3".
+        date: ISO-8601 date the consent or basis was recorded.
+    """
+
+    basis: str
+    source: str = ""
+    date: str = ""
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A named set of people, e.g. "staff" or "watchlist"."""
+
+    id: int
+    name: str
+    description: str
+    created_at: float  # Unix seconds
+    people: int = 0
+    templates: int = 0
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone enrolled in one collection."""
+
+    id: int
+    collection: str
+    display_name: str
+    external_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    consent: Consent | None = None
+    expires_at: float | None = None  # Unix seconds; None = no expiry
+    created_at: float = 0.0
+    templates: int = 0
+
+
+@dataclass(frozen=True)
+class Template:
+    """One stored face embedding of a person (the embedding itself stays in the store)."""
+
+    id: int
+    person_id: int
+    quality: float
+    image_sha256: str | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One person proposed by a 1:N search.
+
+    Attributes:
+        person_id, collection, display_name: who.
+        distance: the smallest distance between the probe and any of the person's templates.
+        template_id: the template at that distance.
+        templates_matched: how many of the person's templates fell within the threshold.
+    """
+
+    person_id: int
+    collection: str
+    display_name: str
+    distance: float
+    template_id: int
+    templates_matched: int = 0
+
+
+@dataclass(frozen=True)
+class Identification:
+    """The answer for one probe face: the best candidates and the open-set decision.
+
+    ``person`` is the best candidate when its distance is within ``threshold``; otherwise the face
+    is unknown (``person is None``) and ``candidates`` still lists the nearest people.
+    """
+
+    candidates: list[Candidate]
+    threshold: float
+    face_index: int = 0
+
+    @property
+    def person(self) -> Candidate | None:
+        if self.candidates and self.candidates[0].distance <= self.threshold:
+            return self.candidates[0]
+        return None
+
+    @property
+    def is_known(self) -> bool:
+        return self.person is not None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A photo the quality gate refused, with the reasons."""
+
+    source: str
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
+class EnrollReport:
+    """What an enrollment did."""
+
+    person: Person | None
+    template_ids: list[int] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    duplicates: list[Candidate] = field(default_factory=list)  # other people this face already matches

@@ -1,0 +1,346 @@
+"""The identity store: collections -> people -> face templates, in one SQLite file.
+
+The store is the source of truth; vector indexes are rebuilt from it. Every change bumps a
+``generation`` counter in the same transaction, so a persisted index that was saved at another
+generation is known to be stale and is rebuilt (see :class:`~faceplane.gallery.gallery.Gallery`).
+SQLite runs in WAL mode with foreign keys on: deleting a collection or a person deletes their
+templates in the same transaction, and a process killed mid-write leaves either the whole change
+or none of it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import InvalidArgumentError, NotFoundError
+from ..types import EMBEDDING_DIM
+from .records import Collection, Consent, Person, Template
+
+__all__ = ["SqliteStore"]
+
+_SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS collections (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS people (
+    id INTEGER PRIMARY KEY,
+    collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+    display_name TEXT NOT NULL,
+    external_id TEXT,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    consent_basis TEXT, consent_source TEXT, consent_date TEXT,
+    expires_at REAL,
+    created_at REAL NOT NULL,
+    UNIQUE (collection_id, external_id)
+);
+CREATE TABLE IF NOT EXISTS templates (
+    id INTEGER PRIMARY KEY,
+    person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    embedding BLOB NOT NULL,
+    quality REAL NOT NULL,
+    image_sha256 TEXT,
+    thumbnail BLOB,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS templates_person ON templates(person_id);
+CREATE INDEX IF NOT EXISTS people_collection ON people(collection_id);
+"""
+
+
+def _collection(row: sqlite3.Row) -> Collection:
+    return Collection(
+        id=row["id"], name=row["name"], description=row["description"], created_at=row["created_at"],
+        people=row["people"], templates=row["templates"],
+    )
+
+
+def _person(row: sqlite3.Row) -> Person:
+    consent = None
+    if row["consent_basis"]:
+        consent = Consent(basis=row["consent_basis"], source=row["consent_source"] or "", date=row["consent_date"] or "")
+    return Person(
+        id=row["id"], collection=row["collection"], display_name=row["display_name"], external_id=row["external_id"],
+        metadata=json.loads(row["metadata"]), consent=consent, expires_at=row["expires_at"],
+        created_at=row["created_at"], templates=row["templates"],
+    )
+
+
+class SqliteStore:
+    """Collections, people and templates in one SQLite database file.
+
+    Args:
+        path: the database file (created with its folder), or ``":memory:"``.
+
+    Example:
+        >>> store = SqliteStore(":memory:")
+        >>> staff = store.create_collection("staff")
+        >>> store.add_person("staff", "Ada").display_name
+        'Ada'
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        self._db.execute("PRAGMA foreign_keys = ON")
+        if self.path != ":memory:":
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+        with self._tx() as db:
+            # statement by statement: executescript() would commit in the middle of our transaction
+            for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
+                db.execute(statement)
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(_SCHEMA_VERSION),))
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+        found = int(self._meta("schema_version"))
+        if found != _SCHEMA_VERSION:
+            raise InvalidArgumentError(f"{self.path}: schema version {found}, this faceplane reads {_SCHEMA_VERSION}")
+
+    # -- plumbing ----------------------------------------------------------------------------------
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; bumps the generation counter when it commits."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _meta(self, key: str) -> str:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0])
+
+    @property
+    def generation(self) -> int:
+        """Increases with every committed change."""
+        return int(self._meta("generation"))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, tuple(args)).fetchall()
+
+    # -- collections -------------------------------------------------------------------------------
+
+    def create_collection(self, name: str, *, description: str = "") -> Collection:
+        """Create a collection. Raises InvalidArgumentError if the name is empty or taken."""
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise InvalidArgumentError(f"a collection name must be 1-200 characters, got {name!r}")
+        try:
+            with self._tx() as db:
+                db.execute(
+                    "INSERT INTO collections (name, description, created_at) VALUES (?, ?, ?)",
+                    (name, description, time.time()),
+                )
+        except sqlite3.IntegrityError:
+            raise InvalidArgumentError(f"collection {name!r} already exists") from None
+        return self.get_collection(name)
+
+    def get_collection(self, name: str) -> Collection:
+        rows = self._query(
+            "SELECT c.*, (SELECT COUNT(*) FROM people p WHERE p.collection_id = c.id) AS people, "
+            "(SELECT COUNT(*) FROM templates t JOIN people p ON t.person_id = p.id WHERE p.collection_id = c.id) "
+            "AS templates FROM collections c WHERE c.name = ?",
+            (name,),
+        )
+        if not rows:
+            raise NotFoundError(f"no collection named {name!r}")
+        return _collection(rows[0])
+
+    def list_collections(self) -> list[Collection]:
+        names = [r["name"] for r in self._query("SELECT name FROM collections ORDER BY name")]
+        return [self.get_collection(n) for n in names]
+
+    def delete_collection(self, name: str) -> list[int]:
+        """Delete a collection with its people and templates; returns the deleted template ids."""
+        with self._tx() as db:
+            row = db.execute("SELECT id FROM collections WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no collection named {name!r}")
+            ids = [r[0] for r in db.execute(
+                "SELECT t.id FROM templates t JOIN people p ON t.person_id = p.id WHERE p.collection_id = ?",
+                (row[0],),
+            )]
+            db.execute("DELETE FROM collections WHERE id = ?", (row[0],))
+        return ids
+
+    # -- people ------------------------------------------------------------------------------------
+
+    def add_person(
+        self,
+        collection: str,
+        display_name: str,
+        *,
+        external_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        consent: Consent | None = None,
+        expires_at: float | None = None,
+    ) -> Person:
+        """Add a person to a collection (no templates yet)."""
+        if not display_name.strip():
+            raise InvalidArgumentError("a person needs a non-empty display name")
+        try:
+            meta_json = json.dumps(metadata or {})
+        except TypeError as exc:
+            raise InvalidArgumentError(f"metadata must be JSON-serialisable: {exc}") from None
+        coll = self.get_collection(collection)
+        try:
+            with self._tx() as db:
+                cur = db.execute(
+                    "INSERT INTO people (collection_id, display_name, external_id, metadata, consent_basis, "
+                    "consent_source, consent_date, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (coll.id, display_name.strip(), external_id, meta_json,
+                     consent.basis if consent else None, consent.source if consent else None,
+                     consent.date if consent else None, expires_at, time.time()),
+                )
+                person_id = int(cur.lastrowid or 0)
+        except sqlite3.IntegrityError:
+            raise InvalidArgumentError(
+                f"external id {external_id!r} is already used in collection {collection!r}"
+            ) from None
+        return self.get_person(person_id)
+
+    _PERSON_SQL = (
+        "SELECT p.*, c.name AS collection, (SELECT COUNT(*) FROM templates t WHERE t.person_id = p.id) AS templates "
+        "FROM people p JOIN collections c ON p.collection_id = c.id "
+    )
+
+    def get_person(self, person_id: int) -> Person:
+        rows = self._query(self._PERSON_SQL + "WHERE p.id = ?", (int(person_id),))
+        if not rows:
+            raise NotFoundError(f"no person with id {person_id}")
+        return _person(rows[0])
+
+    def find_person(self, collection: str, *, external_id: str | None = None, name: str | None = None) -> Person | None:
+        """The person of a collection with this external id (or else display name), if any."""
+        if external_id is not None:
+            rows = self._query(self._PERSON_SQL + "WHERE c.name = ? AND p.external_id = ?", (collection, external_id))
+        else:
+            rows = self._query(self._PERSON_SQL + "WHERE c.name = ? AND p.display_name = ? ORDER BY p.id", (collection, name))
+        return _person(rows[0]) if rows else None
+
+    def list_people(self, collection: str, *, limit: int = 1000, offset: int = 0) -> list[Person]:
+        self.get_collection(collection)
+        rows = self._query(
+            self._PERSON_SQL + "WHERE c.name = ? ORDER BY p.id LIMIT ? OFFSET ?", (collection, limit, offset)
+        )
+        return [_person(r) for r in rows]
+
+    def delete_person(self, person_id: int) -> list[int]:
+        """Delete a person and their templates; returns the deleted template ids."""
+        with self._tx() as db:
+            if db.execute("SELECT 1 FROM people WHERE id = ?", (int(person_id),)).fetchone() is None:
+                raise NotFoundError(f"no person with id {person_id}")
+            ids = [r[0] for r in db.execute("SELECT id FROM templates WHERE person_id = ?", (int(person_id),))]
+            db.execute("DELETE FROM people WHERE id = ?", (int(person_id),))
+        return ids
+
+    # -- templates ---------------------------------------------------------------------------------
+
+    def add_templates(
+        self,
+        person_id: int,
+        embeddings: npt.NDArray[np.float32],
+        qualities: Sequence[float],
+        image_sha256: Sequence[str | None],
+        thumbnails: Sequence[bytes | None] | None = None,
+    ) -> list[int]:
+        """Store templates of one person in one transaction; returns their ids."""
+        emb = np.asarray(embeddings, np.float32)
+        if emb.ndim != 2 or emb.shape[1] != EMBEDDING_DIM or not np.isfinite(emb).all():
+            raise InvalidArgumentError(f"embeddings must be finite (N, {EMBEDDING_DIM}), got {emb.shape}")
+        thumbs = list(thumbnails) if thumbnails is not None else [None] * len(emb)
+        if not (len(qualities) == len(image_sha256) == len(thumbs) == len(emb)):
+            raise InvalidArgumentError("embeddings, qualities, hashes and thumbnails must have the same length")
+        ids: list[int] = []
+        now = time.time()
+        with self._tx() as db:
+            if db.execute("SELECT 1 FROM people WHERE id = ?", (int(person_id),)).fetchone() is None:
+                raise NotFoundError(f"no person with id {person_id}")
+            for vec, q, sha, thumb in zip(emb, qualities, image_sha256, thumbs):
+                cur = db.execute(
+                    "INSERT INTO templates (person_id, embedding, quality, image_sha256, thumbnail, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (int(person_id), vec.astype("<f4").tobytes(), float(q), sha, thumb, now),
+                )
+                ids.append(int(cur.lastrowid or 0))
+        return ids
+
+    def delete_templates(self, template_ids: Sequence[int]) -> list[int]:
+        """Delete templates by id; returns the ids that existed."""
+        ids = [int(i) for i in template_ids]
+        with self._tx() as db:
+            found = [r[0] for r in db.execute(
+                f"SELECT id FROM templates WHERE id IN ({','.join('?' * len(ids))})", ids
+            )] if ids else []
+            if found:
+                db.execute(f"DELETE FROM templates WHERE id IN ({','.join('?' * len(found))})", found)
+        return found
+
+    def templates_of(self, person_id: int) -> list[Template]:
+        rows = self._query(
+            "SELECT id, person_id, quality, image_sha256, created_at FROM templates WHERE person_id = ? ORDER BY id",
+            (int(person_id),),
+        )
+        return [Template(id=r["id"], person_id=r["person_id"], quality=r["quality"],
+                         image_sha256=r["image_sha256"], created_at=r["created_at"]) for r in rows]
+
+    def iter_embeddings(self, *, batch: int = 50_000) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
+        """All (template ids, embeddings) in batches, for rebuilding an index."""
+        last = 0
+        while True:
+            rows = self._query("SELECT id, embedding FROM templates WHERE id > ? ORDER BY id LIMIT ?", (last, batch))
+            if not rows:
+                return
+            ids = np.array([r[0] for r in rows], np.int64)
+            emb = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), EMBEDDING_DIM)
+            yield ids, emb.astype(np.float32)
+            last = int(ids[-1])
+
+    def owners(self, template_ids: Sequence[int]) -> dict[int, tuple[int, str, str]]:
+        """template id -> (person id, collection name, display name), for ids that still exist."""
+        ids = sorted({int(i) for i in template_ids if i >= 0})
+        out: dict[int, tuple[int, str, str]] = {}
+        for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
+            chunk = ids[start : start + 900]
+            rows = self._query(
+                "SELECT t.id, p.id AS pid, c.name, p.display_name FROM templates t JOIN people p ON t.person_id = p.id "
+                f"JOIN collections c ON p.collection_id = c.id WHERE t.id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            out.update({r[0]: (r[1], r[2], r[3]) for r in rows})
+        return out
+
+    def count_templates(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM templates")[0][0])
+
+    def integrity_ok(self) -> bool:
+        return self._query("PRAGMA integrity_check")[0][0] == "ok"
