@@ -15,7 +15,7 @@ import pytest
 
 from faceplane import Engine
 from faceplane.errors import InvalidArgumentError, NotFoundError
-from faceplane.gallery.gallery import Gallery, QualityGate
+from faceplane.gallery.gallery import Gallery
 
 
 @pytest.fixture(scope="module")

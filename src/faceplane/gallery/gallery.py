@@ -239,8 +239,10 @@ class Gallery:
         duplicates = self._duplicates(embeddings, exclude_person=person.id if person else None)
         if not len(embeddings) or (duplicates and on_duplicate == "refuse"):
             if duplicates and on_duplicate == "refuse":
-                rejected = [*rejected, Rejection("*", [f"already enrolled as {d.display_name} (#{d.person_id})"
-                                                       for d in duplicates])]
+                rejected = [
+                    *rejected,
+                    Rejection("*", [f"already enrolled as {d.display_name} (#{d.person_id})" for d in duplicates]),
+                ]
             return EnrollReport(person=person, rejected=rejected, duplicates=duplicates)
         if person is None:
             person = self.store.add_person(
@@ -294,9 +296,10 @@ class Gallery:
         found: dict[int, Candidate] = {}
         for ident in self.search(embeddings, k=3):
             for cand in ident.candidates:
-                if cand.distance <= self.threshold and cand.person_id != exclude_person:
-                    if cand.person_id not in found or cand.distance < found[cand.person_id].distance:
-                        found[cand.person_id] = cand
+                if cand.distance > self.threshold or cand.person_id == exclude_person:
+                    continue
+                if cand.person_id not in found or cand.distance < found[cand.person_id].distance:
+                    found[cand.person_id] = cand
         return sorted(found.values(), key=lambda c: c.distance)
 
     # -- search --------------------------------------------------------------------------------------
@@ -340,18 +343,22 @@ class Gallery:
         while True:
             dist, ids = self.index.search(emb, fetch)
             owners = self.store.owners(ids[ids >= 0].tolist())  # drops ids deleted behind the index
-            result = [self._aggregate(d, i, owners, wanted, k, thr) for d, i in zip(dist, ids)]
+            result = [self._aggregate(d, i, owners, wanted, k, thr) for d, i in zip(dist, ids, strict=True)]
             if fetch >= total or all(len(r.candidates) >= k for r in result):
                 return result
             fetch = min(fetch * 4, total)
 
     @staticmethod
     def _aggregate(
-        dist: _F32, ids: npt.NDArray[np.int64], owners: dict[int, tuple[int, str, str]],
-        wanted: set[str] | None, k: int, thr: float,
+        dist: _F32,
+        ids: npt.NDArray[np.int64],
+        owners: dict[int, tuple[int, str, str]],
+        wanted: set[str] | None,
+        k: int,
+        thr: float,
     ) -> Identification:
         people: dict[int, Candidate] = {}
-        for d, tid in zip(dist.tolist(), ids.tolist()):
+        for d, tid in zip(dist.tolist(), ids.tolist(), strict=True):
             owner = owners.get(tid)
             if owner is None or (wanted and owner[1] not in wanted):
                 continue
@@ -368,7 +375,11 @@ class Gallery:
     # -- bulk ----------------------------------------------------------------------------------------
 
     def enroll_folder(
-        self, collection: str, folder: str | Path, *, gate: QualityGate | None = None,
+        self,
+        collection: str,
+        folder: str | Path,
+        *,
+        gate: QualityGate | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> list[EnrollReport]:
         """Enroll one person per sub-folder (its name, underscores as spaces) from the images in it."""
@@ -380,14 +391,19 @@ class Gallery:
             images = sorted(p for p in sub.iterdir() if p.is_file() and not p.name.startswith("."))
             name = sub.name.replace("_", " ")
             existing = self.store.find_person(collection, name=name)
-            reports.append(self.enroll(collection, images, name=name, person_id=existing.id if existing else None,
-                                       gate=gate))
+            reports.append(
+                self.enroll(collection, images, name=name, person_id=existing.id if existing else None, gate=gate)
+            )
             if progress:
                 progress(name)
         return reports
 
     def enroll_manifest(
-        self, collection: str, manifest: str | Path, *, gate: QualityGate | None = None,
+        self,
+        collection: str,
+        manifest: str | Path,
+        *,
+        gate: QualityGate | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> list[EnrollReport]:
         """Enroll from a CSV with columns ``path,name`` and optional ``external_id``,
@@ -406,11 +422,24 @@ class Gallery:
         reports = []
         for (name, ext), group in groups.items():
             basis = (group[0].get("consent_basis") or "").strip()
-            consent = Consent(basis, group[0].get("consent_source") or "", group[0].get("consent_date") or "") if basis else None
+            consent = (
+                Consent(basis, group[0].get("consent_source") or "", group[0].get("consent_date") or "")
+                if basis
+                else None
+            )
             images = [str((path.parent / r["path"]).resolve()) for r in group]
             existing = self.store.find_person(collection, external_id=ext) if ext else None
-            reports.append(self.enroll(collection, images, name=name, external_id=ext or None, consent=consent,
-                                       person_id=existing.id if existing else None, gate=gate))
+            reports.append(
+                self.enroll(
+                    collection,
+                    images,
+                    name=name,
+                    external_id=ext or None,
+                    consent=consent,
+                    person_id=existing.id if existing else None,
+                    gate=gate,
+                )
+            )
             if progress:
                 progress(name)
         return reports

@@ -124,7 +124,9 @@ class ExactIndex:
             return dist, out
         d2 = sq[None, :] - 2.0 * (q @ vec.T) + (q * q).sum(1, keepdims=True)
         kk = min(k, len(ids))
-        part = np.argpartition(d2, kk - 1, axis=1)[:, :kk] if kk < len(ids) else np.tile(np.arange(len(ids)), (len(q), 1))
+        part = (
+            np.argpartition(d2, kk - 1, axis=1)[:, :kk] if kk < len(ids) else np.tile(np.arange(len(ids)), (len(q), 1))
+        )
         part_d = np.take_along_axis(d2, part, axis=1)
         order = np.argsort(part_d, axis=1, kind="stable")
         top = np.take_along_axis(part, order, axis=1)

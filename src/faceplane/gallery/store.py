@@ -64,19 +64,31 @@ CREATE INDEX IF NOT EXISTS people_collection ON people(collection_id);
 
 def _collection(row: sqlite3.Row) -> Collection:
     return Collection(
-        id=row["id"], name=row["name"], description=row["description"], created_at=row["created_at"],
-        people=row["people"], templates=row["templates"],
+        id=row["id"],
+        name=row["name"],
+        description=row["description"],
+        created_at=row["created_at"],
+        people=row["people"],
+        templates=row["templates"],
     )
 
 
 def _person(row: sqlite3.Row) -> Person:
     consent = None
     if row["consent_basis"]:
-        consent = Consent(basis=row["consent_basis"], source=row["consent_source"] or "", date=row["consent_date"] or "")
+        consent = Consent(
+            basis=row["consent_basis"], source=row["consent_source"] or "", date=row["consent_date"] or ""
+        )
     return Person(
-        id=row["id"], collection=row["collection"], display_name=row["display_name"], external_id=row["external_id"],
-        metadata=json.loads(row["metadata"]), consent=consent, expires_at=row["expires_at"],
-        created_at=row["created_at"], templates=row["templates"],
+        id=row["id"],
+        collection=row["collection"],
+        display_name=row["display_name"],
+        external_id=row["external_id"],
+        metadata=json.loads(row["metadata"]),
+        consent=consent,
+        expires_at=row["expires_at"],
+        created_at=row["created_at"],
+        templates=row["templates"],
     )
 
 
@@ -185,10 +197,13 @@ class SqliteStore:
             row = db.execute("SELECT id FROM collections WHERE name = ?", (name,)).fetchone()
             if row is None:
                 raise NotFoundError(f"no collection named {name!r}")
-            ids = [r[0] for r in db.execute(
-                "SELECT t.id FROM templates t JOIN people p ON t.person_id = p.id WHERE p.collection_id = ?",
-                (row[0],),
-            )]
+            ids = [
+                r[0]
+                for r in db.execute(
+                    "SELECT t.id FROM templates t JOIN people p ON t.person_id = p.id WHERE p.collection_id = ?",
+                    (row[0],),
+                )
+            ]
             db.execute("DELETE FROM collections WHERE id = ?", (row[0],))
         return ids
 
@@ -217,9 +232,17 @@ class SqliteStore:
                 cur = db.execute(
                     "INSERT INTO people (collection_id, display_name, external_id, metadata, consent_basis, "
                     "consent_source, consent_date, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (coll.id, display_name.strip(), external_id, meta_json,
-                     consent.basis if consent else None, consent.source if consent else None,
-                     consent.date if consent else None, expires_at, time.time()),
+                    (
+                        coll.id,
+                        display_name.strip(),
+                        external_id,
+                        meta_json,
+                        consent.basis if consent else None,
+                        consent.source if consent else None,
+                        consent.date if consent else None,
+                        expires_at,
+                        time.time(),
+                    ),
                 )
                 person_id = int(cur.lastrowid or 0)
         except sqlite3.IntegrityError:
@@ -244,7 +267,9 @@ class SqliteStore:
         if external_id is not None:
             rows = self._query(self._PERSON_SQL + "WHERE c.name = ? AND p.external_id = ?", (collection, external_id))
         else:
-            rows = self._query(self._PERSON_SQL + "WHERE c.name = ? AND p.display_name = ? ORDER BY p.id", (collection, name))
+            rows = self._query(
+                self._PERSON_SQL + "WHERE c.name = ? AND p.display_name = ? ORDER BY p.id", (collection, name)
+            )
         return _person(rows[0]) if rows else None
 
     def list_people(self, collection: str, *, limit: int = 1000, offset: int = 0) -> list[Person]:
@@ -285,7 +310,7 @@ class SqliteStore:
         with self._tx() as db:
             if db.execute("SELECT 1 FROM people WHERE id = ?", (int(person_id),)).fetchone() is None:
                 raise NotFoundError(f"no person with id {person_id}")
-            for vec, q, sha, thumb in zip(emb, qualities, image_sha256, thumbs):
+            for vec, q, sha, thumb in zip(emb, qualities, image_sha256, thumbs, strict=True):
                 cur = db.execute(
                     "INSERT INTO templates (person_id, embedding, quality, image_sha256, thumbnail, created_at) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
@@ -298,9 +323,11 @@ class SqliteStore:
         """Delete templates by id; returns the ids that existed."""
         ids = [int(i) for i in template_ids]
         with self._tx() as db:
-            found = [r[0] for r in db.execute(
-                f"SELECT id FROM templates WHERE id IN ({','.join('?' * len(ids))})", ids
-            )] if ids else []
+            found = (
+                [r[0] for r in db.execute(f"SELECT id FROM templates WHERE id IN ({','.join('?' * len(ids))})", ids)]
+                if ids
+                else []
+            )
             if found:
                 db.execute(f"DELETE FROM templates WHERE id IN ({','.join('?' * len(found))})", found)
         return found
@@ -310,10 +337,20 @@ class SqliteStore:
             "SELECT id, person_id, quality, image_sha256, created_at FROM templates WHERE person_id = ? ORDER BY id",
             (int(person_id),),
         )
-        return [Template(id=r["id"], person_id=r["person_id"], quality=r["quality"],
-                         image_sha256=r["image_sha256"], created_at=r["created_at"]) for r in rows]
+        return [
+            Template(
+                id=r["id"],
+                person_id=r["person_id"],
+                quality=r["quality"],
+                image_sha256=r["image_sha256"],
+                created_at=r["created_at"],
+            )
+            for r in rows
+        ]
 
-    def iter_embeddings(self, *, batch: int = 50_000) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
+    def iter_embeddings(
+        self, *, batch: int = 50_000
+    ) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
         """All (template ids, embeddings) in batches, for rebuilding an index."""
         last = 0
         while True:
