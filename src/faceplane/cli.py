@@ -197,6 +197,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="*", metavar="IMG")
     p.set_defaults(func=_cmd_embed)
 
+    from ._cli_gallery import add_gallery_commands, common_gallery_options
+
+    add_gallery_commands(sub, common_gallery_options())
+
     p = sub.add_parser("demo", help="detect and verify faces on the shared sample photos")
     p.add_argument("--data", default=None, help="data folder (default: $FACEPLANE_DATA or ../shared/data)")
     p.set_defaults(func=_cmd_demo)

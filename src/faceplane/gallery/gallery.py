@@ -14,25 +14,35 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import FaceplaneError, InvalidArgumentError
+from ..errors import FaceplaneError, InvalidArgumentError, NotFoundError
 from ..images import ImageInput
 from ..pipeline import Engine
 from ..verify import load_calibration
 from .index import VectorIndex, make_index
-from .records import Candidate, Collection, Consent, EnrollReport, Identification, Person, Rejection
+from .records import (
+    Candidate,
+    Collection,
+    Consent,
+    EnrollReport,
+    Identification,
+    Person,
+    Rejection,
+    UnknownCluster,
+)
 from .store import SqliteStore
 
 __all__ = ["Gallery", "QualityGate"]
@@ -255,6 +265,37 @@ class Gallery:
             person=self.store.get_person(person.id), template_ids=ids, rejected=rejected, duplicates=duplicates
         )
 
+    def enroll_embeddings(
+        self,
+        collection: str,
+        embeddings: npt.ArrayLike,
+        *,
+        name: str | None = None,
+        person_id: int | None = None,
+        external_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        consent: Consent | None = None,
+        qualities: Sequence[float] | None = None,
+    ) -> EnrollReport:
+        """Enroll precomputed (N, 128) embeddings (e.g. from ``faceplane embed``) for one person.
+
+        No quality gate or duplicate check runs: the caller vouches for the faces.
+        """
+        emb = np.atleast_2d(np.asarray(embeddings, np.float32))
+        self.store.get_collection(collection)
+        person = self._existing_person(collection, person_id, external_id)
+        if person is None:
+            if not (name and name.strip()):
+                raise InvalidArgumentError("enrolling a new person needs a name")
+            person = self.store.add_person(
+                collection, name, external_id=external_id, metadata=metadata, consent=consent
+            )
+        q = list(qualities) if qualities is not None else [float("nan")] * len(emb)
+        ids = self.store.add_templates(person.id, emb, q, [None] * len(emb))
+        self.index.add(np.asarray(ids, np.int64), emb)
+        self._after_index_change()
+        return EnrollReport(person=self.store.get_person(person.id), template_ids=ids)
+
     def _existing_person(self, collection: str, person_id: int | None, external_id: str | None) -> Person | None:
         if person_id is not None:
             person = self.store.get_person(person_id)
@@ -443,3 +484,129 @@ class Gallery:
             if progress:
                 progress(name)
         return reports
+
+    # -- unknown faces: clustering into recurring strangers --------------------------------------------
+
+    def add_unknown_faces(self, image: ImageInput, *, source: str = "") -> list[int]:
+        """Keep every face of a photo that matches nobody enrolled; returns the stored face ids."""
+        faces, chips, _ = self.engine.detect_detailed(image)
+        if not len(faces):
+            return []
+        emb = self.engine.embed_chips(chips)
+        unknown = [i for i, ident in enumerate(self.search(emb, k=1)) if not ident.is_known]
+        if not unknown:
+            return []
+        label = source or (str(image) if isinstance(image, (str, os.PathLike)) else "")
+        return self.store.add_unknown(emb[unknown], [label] * len(unknown), [_jpeg(chips[i]) for i in unknown])
+
+    def cluster_unknown(self, *, threshold: float = 0.5, min_size: int = 2) -> list[UnknownCluster]:
+        """Re-cluster all unknown faces; returns the clusters, largest first."""
+        from .cluster import cluster_embeddings
+
+        rows, emb = self.store.unknown_faces()
+        labels = cluster_embeddings(emb, threshold=threshold, min_size=min_size)
+        self.store.set_clusters([r["id"] for r in rows], [int(x) if x >= 0 else None for x in labels])
+        clusters = []
+        for label in range(int(labels.max()) + 1 if len(labels) else 0):
+            members = [r for r, lab in zip(rows, labels, strict=True) if lab == label]
+            clusters.append(
+                UnknownCluster(
+                    id=label,
+                    face_ids=[int(r["id"]) for r in members],
+                    sources=sorted({str(r["source"]) for r in members}),
+                    first_seen=min(float(r["seen_at"]) for r in members),
+                    last_seen=max(float(r["seen_at"]) for r in members),
+                )
+            )
+        return clusters
+
+    def name_cluster(self, cluster_id: int, collection: str, name: str) -> EnrollReport:
+        """Enroll a cluster's faces as a (new) person and drop them from the unknown pool."""
+        rows, emb = self.store.unknown_faces(cluster_id=cluster_id)
+        if not rows:
+            raise NotFoundError(f"no unknown-face cluster {cluster_id} (run cluster_unknown first)")
+        report = self.enroll_embeddings(collection, emb, name=name)
+        self.store.delete_unknown([r["id"] for r in rows])
+        return report
+
+    def dismiss_cluster(self, cluster_id: int) -> int:
+        """Forget a cluster's faces; returns how many were deleted."""
+        rows, _ = self.store.unknown_faces(cluster_id=cluster_id)
+        if not rows:
+            raise NotFoundError(f"no unknown-face cluster {cluster_id}")
+        self.store.delete_unknown([r["id"] for r in rows])
+        return len(rows)
+
+    # -- export / import ---------------------------------------------------------------------------------
+
+    def export_collection(self, collection: str, out: TextIO) -> int:
+        """Write a collection as JSON Lines (a header, then one person a line); returns people written."""
+        coll = self.store.get_collection(collection)
+        out.write(json.dumps({"faceplane_export": 1, "collection": coll.name, "model": "dlib_resnet_v1"}) + "\n")
+        count = 0
+        offset = 0
+        while batch := self.store.list_people(collection, limit=500, offset=offset):
+            offset += len(batch)
+            for person in batch:
+                templates, emb = self.store.embeddings_of(person.id)
+                record = {
+                    "display_name": person.display_name,
+                    "external_id": person.external_id,
+                    "metadata": person.metadata,
+                    "consent": dataclasses.asdict(person.consent) if person.consent else None,
+                    "expires_at": person.expires_at,
+                    "templates": [
+                        {"embedding": [float(v) for v in e], "quality": t.quality, "image_sha256": t.image_sha256}
+                        for t, e in zip(templates, emb, strict=True)
+                    ],
+                }
+                out.write(json.dumps(record) + "\n")
+                count += 1
+        return count
+
+    def import_collection(self, collection: str, lines: Iterable[str]) -> int:
+        """Read an export into ``collection`` (created if missing); returns people imported.
+
+        Raises:
+            InvalidArgumentError: not a faceplane export, or a malformed line (nothing after it is read).
+        """
+        it = iter(lines)
+        try:
+            header = json.loads(next(it))
+        except (StopIteration, ValueError):
+            raise InvalidArgumentError("not a faceplane export: the first line must be its JSON header") from None
+        if not isinstance(header, dict) or header.get("faceplane_export") != 1:
+            raise InvalidArgumentError("not a faceplane export (missing 'faceplane_export': 1 header)")
+        if header.get("model") != "dlib_resnet_v1":
+            raise InvalidArgumentError(
+                f"export made with model {header.get('model')!r}; this gallery uses dlib_resnet_v1"
+            )
+        if collection not in {c.name for c in self.store.list_collections()}:
+            self.store.create_collection(collection)
+        count = 0
+        for lineno, line in enumerate(it, start=2):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                emb = np.asarray([t["embedding"] for t in rec["templates"]], np.float32).reshape(-1, 128)
+                consent = Consent(**rec["consent"]) if rec.get("consent") else None
+                existing = (
+                    self.store.find_person(collection, external_id=rec["external_id"])
+                    if rec.get("external_id")
+                    else None
+                )
+            except (ValueError, KeyError, TypeError) as exc:
+                raise InvalidArgumentError(f"line {lineno}: malformed person record ({exc})") from None
+            self.enroll_embeddings(
+                collection,
+                emb,
+                name=rec["display_name"],
+                external_id=rec.get("external_id"),
+                person_id=existing.id if existing else None,
+                metadata=rec.get("metadata") or {},
+                consent=consent,
+                qualities=[float("nan") if t.get("quality") is None else t["quality"] for t in rec["templates"]],
+            )
+            count += 1
+        return count

@@ -5,7 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Candidate", "Collection", "Consent", "EnrollReport", "Identification", "Person", "Rejection", "Template"]
+__all__ = [
+    "Candidate",
+    "Collection",
+    "Consent",
+    "EnrollReport",
+    "Identification",
+    "Person",
+    "Rejection",
+    "Template",
+    "UnknownCluster",
+]
 
 
 @dataclass(frozen=True)
@@ -56,7 +66,7 @@ class Template:
 
     id: int
     person_id: int
-    quality: float
+    quality: float | None  # None: enrolled from an embedding, no photo to judge
     image_sha256: str | None
     created_at: float
 
@@ -119,3 +129,18 @@ class EnrollReport:
     template_ids: list[int] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     duplicates: list[Candidate] = field(default_factory=list)  # other people this face already matches
+
+
+@dataclass(frozen=True)
+class UnknownCluster:
+    """Faces of one recurring stranger (matched nobody enrolled), for an operator to name or dismiss."""
+
+    id: int
+    face_ids: list[int]
+    sources: list[str]
+    first_seen: float  # Unix seconds
+    last_seen: float
+
+    @property
+    def size(self) -> int:
+        return len(self.face_ids)

@@ -52,12 +52,20 @@ CREATE TABLE IF NOT EXISTS templates (
     id INTEGER PRIMARY KEY,
     person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
     embedding BLOB NOT NULL,
-    quality REAL NOT NULL,
+    quality REAL,  -- NULL: unknown (embeddings enrolled without a photo)
     image_sha256 TEXT,
     thumbnail BLOB,
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS templates_person ON templates(person_id);
+CREATE TABLE IF NOT EXISTS unknown_faces (
+    id INTEGER PRIMARY KEY,
+    embedding BLOB NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
+    seen_at REAL NOT NULL,
+    thumbnail BLOB,
+    cluster_id INTEGER
+);
 CREATE INDEX IF NOT EXISTS people_collection ON people(collection_id);
 """
 
@@ -314,7 +322,7 @@ class SqliteStore:
                 cur = db.execute(
                     "INSERT INTO templates (person_id, embedding, quality, image_sha256, thumbnail, created_at) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
-                    (int(person_id), vec.astype("<f4").tobytes(), float(q), sha, thumb, now),
+                    (int(person_id), vec.astype("<f4").tobytes(), None if q != q else float(q), sha, thumb, now),
                 )
                 ids.append(int(cur.lastrowid or 0))
         return ids
@@ -375,6 +383,65 @@ class SqliteStore:
             )
             out.update({r[0]: (r[1], r[2], r[3]) for r in rows})
         return out
+
+    def embeddings_of(self, person_id: int) -> tuple[list[Template], npt.NDArray[np.float32]]:
+        """A person's templates and their (N, 128) embeddings."""
+        rows = self._query(
+            "SELECT id, person_id, quality, image_sha256, created_at, embedding FROM templates "
+            "WHERE person_id = ? ORDER BY id",
+            (int(person_id),),
+        )
+        templates = [
+            Template(
+                id=r["id"],
+                person_id=r["person_id"],
+                quality=r["quality"],
+                image_sha256=r["image_sha256"],
+                created_at=r["created_at"],
+            )
+            for r in rows
+        ]
+        emb = np.frombuffer(b"".join(r["embedding"] for r in rows), dtype="<f4").reshape(len(rows), EMBEDDING_DIM)
+        return templates, emb.astype(np.float32)
+
+    # -- unknown faces (for clustering) ----------------------------------------------------------------
+
+    def add_unknown(
+        self, embeddings: npt.NDArray[np.float32], sources: Sequence[str], thumbnails: Sequence[bytes | None]
+    ) -> list[int]:
+        """Keep faces that matched nobody, for clustering into recurring strangers."""
+        emb = np.asarray(embeddings, np.float32).reshape(-1, EMBEDDING_DIM)
+        ids: list[int] = []
+        now = time.time()
+        with self._tx() as db:
+            for vec, src, thumb in zip(emb, sources, thumbnails, strict=True):
+                cur = db.execute(
+                    "INSERT INTO unknown_faces (embedding, source, seen_at, thumbnail) VALUES (?, ?, ?, ?)",
+                    (vec.astype("<f4").tobytes(), src, now, thumb),
+                )
+                ids.append(int(cur.lastrowid or 0))
+        return ids
+
+    def unknown_faces(self, *, cluster_id: int | None = None) -> tuple[list[sqlite3.Row], npt.NDArray[np.float32]]:
+        """Rows (id, source, seen_at, cluster_id) and (N, 128) embeddings of unknown faces."""
+        sql = "SELECT id, source, seen_at, cluster_id, embedding FROM unknown_faces"
+        rows = self._query(
+            sql + " WHERE cluster_id = ? ORDER BY id" if cluster_id is not None else sql + " ORDER BY id",
+            (cluster_id,) if cluster_id is not None else (),
+        )
+        emb = np.frombuffer(b"".join(r["embedding"] for r in rows), dtype="<f4").reshape(len(rows), EMBEDDING_DIM)
+        return rows, emb.astype(np.float32)
+
+    def set_clusters(self, face_ids: Sequence[int], cluster_ids: Sequence[int | None]) -> None:
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE unknown_faces SET cluster_id = ? WHERE id = ?",
+                [(c, int(f)) for f, c in zip(face_ids, cluster_ids, strict=True)],
+            )
+
+    def delete_unknown(self, face_ids: Sequence[int]) -> None:
+        with self._tx() as db:
+            db.executemany("DELETE FROM unknown_faces WHERE id = ?", [(int(f),) for f in face_ids])
 
     def count_templates(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM templates")[0][0])

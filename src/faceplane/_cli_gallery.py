@@ -1,0 +1,329 @@
+"""``faceplane gallery ...``, ``faceplane identify`` and ``faceplane cluster``: the gallery's CLI.
+
+The gallery lives in ``--data-dir`` (default ``$FACEPLANE_DATA_DIR`` or ``./faceplane-data``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from .errors import FaceplaneError, InvalidArgumentError
+from .gallery.gallery import Gallery, QualityGate
+from .gallery.records import Consent, EnrollReport, Identification
+
+__all__ = ["add_gallery_commands"]
+
+
+def _open(args: argparse.Namespace) -> Gallery:
+    from .pipeline import Engine
+
+    engine = Engine(detector=getattr(args, "detector", "hog"))
+    return Gallery.open(args.data_dir, index=args.index, engine=engine)
+
+
+def _report_json(report: EnrollReport) -> dict[str, Any]:
+    return {
+        "person": None
+        if report.person is None
+        else {"id": report.person.id, "name": report.person.display_name, "templates": report.person.templates},
+        "template_ids": report.template_ids,
+        "rejected": [{"source": r.source, "reasons": r.reasons} for r in report.rejected],
+        "duplicates": [
+            {"person_id": d.person_id, "name": d.display_name, "distance": d.distance} for d in report.duplicates
+        ],
+    }
+
+
+def _print_reports(reports: list[EnrollReport], args: argparse.Namespace, out: TextIO) -> int:
+    if args.json:
+        for report in reports:
+            out.write(json.dumps(_report_json(report)) + "\n")
+    else:
+        for report in reports:
+            who = f"{report.person.display_name} (#{report.person.id})" if report.person else "nobody"
+            out.write(f"{who}: {len(report.template_ids)} template(s) enrolled\n")
+            for rej in report.rejected:
+                out.write(f"  refused {rej.source}: {'; '.join(rej.reasons)}\n")
+            for dup in report.duplicates:
+                out.write(f"  warning: looks like {dup.display_name} (#{dup.person_id}), distance {dup.distance:.3f}\n")
+        people = sum(1 for r in reports if r.template_ids)
+        refused = sum(len(r.rejected) for r in reports)
+        out.write(
+            f"summary: {people} people, {sum(len(r.template_ids) for r in reports)} templates, {refused} refused\n"
+        )
+    return 0 if any(r.template_ids for r in reports) else 1
+
+
+def _cmd_create(args: argparse.Namespace, out: TextIO) -> int:
+    with _open(args) as g:
+        coll = g.create_collection(args.name, description=args.description)
+    out.write(json.dumps({"collection": coll.name, "id": coll.id}) + "\n" if args.json else f"created {coll.name}\n")
+    return 0
+
+
+def _cmd_enroll(args: argparse.Namespace, out: TextIO) -> int:
+    from tqdm import tqdm
+
+    sources = sum(bool(x) for x in (args.images, args.folder, args.manifest))
+    if sources != 1:
+        raise InvalidArgumentError("give exactly one of: IMG... with --name, --folder DIR, --manifest CSV")
+    gate = QualityGate(largest_face_only=args.largest_face)
+    with _open(args) as g:
+        if args.images:
+            consent = (
+                Consent(args.consent_basis, args.consent_source, args.consent_date) if args.consent_basis else None
+            )
+            reports = [
+                g.enroll(
+                    args.collection,
+                    args.images,
+                    name=args.name,
+                    external_id=args.external_id,
+                    consent=consent,
+                    gate=gate,
+                    on_duplicate="refuse" if args.refuse_duplicates else "warn",
+                )
+            ]
+        else:
+            with tqdm(unit="person", file=sys.stderr, disable=None) as bar:
+                tick = lambda _name: bar.update(1)  # noqa: E731
+                if args.folder:
+                    reports = g.enroll_folder(args.collection, args.folder, gate=gate, progress=tick)
+                else:
+                    reports = g.enroll_manifest(args.collection, args.manifest, gate=gate, progress=tick)
+    return _print_reports(reports, args, out)
+
+
+def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
+    with _open(args) as g:
+        if args.collection is None:
+            rows: list[dict[str, Any]] = [
+                {"collection": c.name, "people": c.people, "templates": c.templates, "description": c.description}
+                for c in g.list_collections()
+            ]
+        else:
+            rows = [
+                {
+                    "id": p.id,
+                    "name": p.display_name,
+                    "external_id": p.external_id,
+                    "templates": p.templates,
+                    "consent": p.consent.basis if p.consent else None,
+                }
+                for p in g.list_people(args.collection, limit=args.limit)
+            ]
+    if args.json:
+        for row in rows:
+            out.write(json.dumps(row) + "\n")
+    else:
+        for row in rows:
+            out.write("  ".join(f"{k}={v}" for k, v in row.items()) + "\n")
+        if not rows:
+            out.write("(empty)\n")
+    return 0
+
+
+def _cmd_remove(args: argparse.Namespace, out: TextIO) -> int:
+    with _open(args) as g:
+        if args.person is not None:
+            person = g.store.get_person(args.person)
+            if person.collection != args.collection:
+                raise InvalidArgumentError(f"person {args.person} is in {person.collection!r}, not {args.collection!r}")
+            n = g.remove_person(args.person)
+            out.write(f"removed {person.display_name} (#{person.id}) and {n} template(s)\n")
+        else:
+            if not args.yes:
+                raise InvalidArgumentError(f"removing the whole collection {args.collection!r} needs --yes")
+            n = g.delete_collection(args.collection)
+            out.write(f"removed collection {args.collection} and {n} template(s)\n")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    with _open(args) as g:
+        if args.output == "-":
+            n = g.export_collection(args.collection, out)
+        else:
+            tmp = Path(args.output + ".tmp")
+            with tmp.open("w", encoding="utf-8") as fh:
+                n = g.export_collection(args.collection, fh)
+            os.replace(tmp, args.output)  # never leave a half-written export under the real name
+    print(f"exported {n} people from {args.collection}", file=sys.stderr)
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        fh = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        raise FaceplaneError(f"cannot read {args.input}: {exc.strerror}") from None
+    with fh, _open(args) as g:
+        n = g.import_collection(args.collection, fh)
+    out.write(f"imported {n} people into {args.collection}\n")
+    return 0
+
+
+def _ident_json(path: str, results: list[Identification]) -> dict[str, Any]:
+    faces = []
+    for r in results:
+        best = r.person
+        faces.append(
+            {
+                "face": r.face_index,
+                "person": None
+                if best is None
+                else {
+                    "id": best.person_id,
+                    "name": best.display_name,
+                    "collection": best.collection,
+                    "distance": round(best.distance, 4),
+                },
+                "candidates": [
+                    {
+                        "id": c.person_id,
+                        "name": c.display_name,
+                        "collection": c.collection,
+                        "distance": round(c.distance, 4),
+                    }
+                    for c in r.candidates
+                ],
+                "threshold": round(r.threshold, 4),
+            }
+        )
+    return {"path": path, "faces": faces}
+
+
+def _cmd_identify(args: argparse.Namespace, out: TextIO) -> int:
+    failures = 0
+    with _open(args) as g:
+        for path in args.images:
+            try:
+                results = g.identify(path, collections=args.collection or None, k=args.k, threshold=args.threshold)
+            except FaceplaneError as exc:
+                failures += 1
+                if args.json:
+                    out.write(json.dumps({"path": path, "error": str(exc)}) + "\n")
+                else:
+                    print(f"faceplane: error: {exc}", file=sys.stderr)
+                continue
+            if args.json:
+                out.write(json.dumps(_ident_json(path, results)) + "\n")
+                continue
+            out.write(f"{path}: {len(results)} face(s)\n")
+            for r in results:
+                best = r.person
+                near = r.candidates[0] if r.candidates else None
+                label = (
+                    f"{best.display_name} (#{best.person_id}, {best.collection}) distance {best.distance:.3f}"
+                    if best
+                    else "unknown" + (f" (nearest {near.display_name}, {near.distance:.3f})" if near else "")
+                )
+                out.write(f"  face {r.face_index + 1}: {label}\n")
+    return 1 if failures else 0
+
+
+def _cmd_cluster(args: argparse.Namespace, out: TextIO) -> int:
+    with _open(args) as g:
+        if args.name is not None:
+            if args.cluster is None or not args.collection:
+                raise InvalidArgumentError("--name needs --cluster ID and --collection NAME")
+            report = g.name_cluster(args.cluster, args.collection, args.name)
+            out.write(f"cluster {args.cluster} enrolled as {report.person.display_name if report.person else '?'}\n")
+            return 0
+        if args.dismiss is not None:
+            out.write(f"dismissed cluster {args.dismiss} ({g.dismiss_cluster(args.dismiss)} faces)\n")
+            return 0
+        for path in args.images:
+            g.add_unknown_faces(path)
+        clusters = g.cluster_unknown(threshold=args.threshold, min_size=args.min_size)
+    for c in clusters:
+        if args.json:
+            out.write(
+                json.dumps({"cluster": c.id, "faces": c.size, "face_ids": c.face_ids, "sources": c.sources}) + "\n"
+            )
+        else:
+            out.write(f"cluster {c.id}: {c.size} faces from {len(c.sources)} source(s): {', '.join(c.sources[:3])}\n")
+    if not clusters and not args.json:
+        out.write("no recurring unknown faces\n")
+    return 0
+
+
+def add_gallery_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Register ``gallery``, ``identify`` and ``cluster`` on the main parser's subparsers."""
+    g = sub.add_parser("gallery", help="collections, people and their face templates").add_subparsers(
+        dest="gallery_command", required=True, metavar="ACTION"
+    )
+    p = g.add_parser("create", parents=[common], help="create a collection")
+    p.add_argument("name")
+    p.add_argument("--description", default="")
+    p.set_defaults(func=_cmd_create)
+
+    p = g.add_parser("enroll", parents=[common], help="enroll photos: IMG... --name N, --folder DIR or --manifest CSV")
+    p.add_argument("collection")
+    p.add_argument("images", nargs="*", metavar="IMG")
+    p.add_argument("--name", help="the person's display name (with IMG...)")
+    p.add_argument("--external-id")
+    p.add_argument("--folder", help="one sub-folder per person, named after them")
+    p.add_argument("--manifest", help="CSV: path,name[,external_id,consent_basis,consent_source,consent_date]")
+    p.add_argument("--consent-basis", help="legal basis, e.g. consent, contract")
+    p.add_argument("--consent-source", default="")
+    p.add_argument("--consent-date", default="")
+    p.add_argument("--largest-face", action="store_true", help="in group photos enroll the largest face")
+    p.add_argument("--refuse-duplicates", action="store_true", help="store nothing if the face is already enrolled")
+    p.set_defaults(func=_cmd_enroll)
+
+    p = g.add_parser("list", parents=[common], help="list collections, or the people of one")
+    p.add_argument("collection", nargs="?")
+    p.add_argument("--limit", type=int, default=1000)
+    p.set_defaults(func=_cmd_list)
+
+    p = g.add_parser("remove", parents=[common], help="remove a person (--person ID) or a whole collection (--yes)")
+    p.add_argument("collection")
+    p.add_argument("--person", type=int)
+    p.add_argument("--yes", action="store_true")
+    p.set_defaults(func=_cmd_remove)
+
+    p = g.add_parser("export", parents=[common], help="write a collection as JSON Lines (embeddings, no photos)")
+    p.add_argument("collection")
+    p.add_argument("output", help="file, or - for stdout")
+    p.set_defaults(func=_cmd_export)
+
+    p = g.add_parser("import", parents=[common], help="read an export into a collection")
+    p.add_argument("collection")
+    p.add_argument("input", help="file, or - for stdin")
+    p.set_defaults(func=_cmd_import)
+
+    p = sub.add_parser("identify", parents=[common], help="who is in these photos? (1:N, unknown faces rejected)")
+    p.add_argument("images", nargs="+", metavar="IMG")
+    p.add_argument("--collection", action="append", help="search only this collection (repeatable)")
+    p.add_argument("-k", type=int, default=3, help="candidates per face")
+    p.add_argument("--threshold", type=float, default=None, help="open-set distance threshold")
+    p.set_defaults(func=_cmd_identify)
+
+    p = sub.add_parser("cluster", parents=[common], help="group unknown faces into recurring strangers")
+    p.add_argument("images", nargs="*", metavar="IMG", help="photos whose unknown faces join the pool")
+    p.add_argument("--threshold", type=float, default=0.5)
+    p.add_argument("--min-size", type=int, default=2)
+    p.add_argument("--name", help="enroll --cluster ID as this person into --collection")
+    p.add_argument("--cluster", type=int)
+    p.add_argument("--collection")
+    p.add_argument("--dismiss", type=int, metavar="ID", help="forget a cluster's faces")
+    p.set_defaults(func=_cmd_cluster)
+
+
+def common_gallery_options() -> argparse.ArgumentParser:
+    """Options every gallery command shares (a parent parser)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        default=os.environ.get("FACEPLANE_DATA_DIR", "faceplane-data"),
+        help="gallery folder (default $FACEPLANE_DATA_DIR or ./faceplane-data)",
+    )
+    common.add_argument("--index", choices=["exact", "faiss", "milvus"], default="exact", help="vector index")
+    common.add_argument("--json", action="store_true", help="JSON Lines output")
+    return common

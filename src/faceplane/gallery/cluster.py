@@ -1,0 +1,55 @@
+"""Group faces of the same (unknown) person: recurring strangers an operator can name or dismiss.
+
+Chinese whispers (Biemann 2006, as in dlib and face_recognition's examples) on the graph that links
+two faces when their distance is within ``threshold``. It needs no number of clusters, handles
+thousands of faces, and, unlike plain connected components, does not chain two people together
+through one ambiguous face. dlib's implementation is seeded, so results are repeatable.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import InvalidArgumentError
+
+__all__ = ["cluster_embeddings"]
+
+
+def cluster_embeddings(
+    embeddings: npt.ArrayLike, *, threshold: float = 0.5, min_size: int = 2
+) -> npt.NDArray[np.int64]:
+    """Cluster labels of (N, 128) embeddings.
+
+    Args:
+        embeddings: (N, 128) face embeddings.
+        threshold: link faces closer than this (tighter than the 1:1 threshold keeps clusters pure).
+        min_size: clusters smaller than this are labelled -1 (a one-off stranger, not recurring).
+
+    Returns:
+        (N,) int64 labels 0, 1, ... ordered by cluster size (largest first); -1 for no cluster.
+
+    Example:
+        >>> cluster_embeddings(np.zeros((3, 128)), threshold=0.5).tolist()
+        [0, 0, 0]
+    """
+    emb = np.asarray(embeddings, np.float64)
+    if emb.ndim != 2 or (emb.size and emb.shape[1] != 128):
+        raise InvalidArgumentError(f"embeddings must be (N, 128), got shape {emb.shape}")
+    if threshold <= 0 or min_size < 1:
+        raise InvalidArgumentError(f"threshold must be > 0 and min_size >= 1, got {threshold}, {min_size}")
+    if len(emb) == 0:
+        return np.zeros((0,), np.int64)
+    import dlib
+
+    raw = np.asarray(dlib.chinese_whispers_clustering([dlib.vector(row.tolist()) for row in emb], threshold))
+    ids, counts = np.unique(raw, return_counts=True)
+    order = ids[np.lexsort((ids, -counts))]  # biggest cluster first, ties by first label
+    rank = {int(c): r for r, c in enumerate(order)}
+    labels = np.array([rank[int(c)] for c in raw], np.int64)
+    sizes = np.bincount(labels)
+    labels[sizes[labels] < min_size] = -1
+    # renumber the surviving clusters 0..K-1
+    kept = np.unique(labels[labels >= 0])
+    remap = {int(c): i for i, c in enumerate(kept)}
+    return np.array([remap.get(int(x), -1) for x in labels], np.int64)
