@@ -6,6 +6,7 @@ The small API most users need::
     engine = faceplane.Engine()
     faces = engine.analyze("photo.jpg")          # Faces: xyxy, score, landmarks, quality, embedding
     match = engine.verify("a.jpg", "b.jpg")      # Match: distance, threshold, is_match
+    gallery = faceplane.Gallery.open("faceplane-data")   # 1:N: collections -> people -> templates
     faceplane.face_distance(faces.embedding, other.embedding)
 
 Nothing is loaded at import; models load on first use.
@@ -21,7 +22,9 @@ from .errors import (
     InvalidArgumentError,
     InvalidImageError,
     ModelError,
+    NotFoundError,
 )
+from .gallery import Gallery
 from .images import load_image
 from .pipeline import Engine, NoFaceError
 from .quality import QualityReport, assess_quality
@@ -36,6 +39,7 @@ __all__ = [
     "Engine",
     "FaceplaneError",
     "Faces",
+    "Gallery",
     "ImageError",
     "ImageNotFoundError",
     "ImageTooLargeError",
@@ -44,6 +48,7 @@ __all__ = [
     "Match",
     "ModelError",
     "NoFaceError",
+    "NotFoundError",
     "QualityReport",
     "__version__",
     "assess_quality",

@@ -10,7 +10,7 @@ def test_all_names_exist_once():
 def test_public_names_are_the_curated_set():
     public = {n for n in dir(faceplane) if not n.startswith("_")} - {
         "annotations", "errors", "images", "pipeline", "quality", "types", "verify",
-        "align", "geometry", "models", "cli", "demo", "evaluation",
+        "align", "geometry", "models", "cli", "demo", "evaluation", "gallery",
     }
     assert public == set(faceplane.__all__) - {"__version__"}
 
