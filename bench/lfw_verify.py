@@ -120,7 +120,9 @@ def main() -> int:
             "devtest_accuracy": round(ours["devtest_accuracy"], 6),
         }
         target = REPO / "src" / "faceplane" / "models" / "calibration.json"
-        target.write_text(json.dumps({"dlib_resnet_v1": entry}, indent=2) + "\n")
+        cal = json.loads(target.read_text()) if target.is_file() else {}
+        cal.setdefault("dlib_resnet_v1", {}).update(entry)  # keep the open-set FAR curve
+        target.write_text(json.dumps(cal, indent=2) + "\n")
         print(f"wrote {target}")
     return 0
 

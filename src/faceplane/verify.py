@@ -10,7 +10,8 @@ indicative, and re-calibrate on your own population for high-security uses.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
@@ -23,6 +24,7 @@ from .types import Match
 __all__ = ["Calibration", "calibrate", "face_distance", "load_calibration", "verify_embeddings"]
 
 _F32 = npt.NDArray[np.float32]
+logger = logging.getLogger(__name__)
 
 
 def face_distance(a: npt.ArrayLike, b: npt.ArrayLike) -> _F32:
@@ -59,6 +61,32 @@ class Calibration:
     source: str
     best_accuracy_threshold: float
     far_thresholds: dict[float, float]
+    far_curve: dict[float, float] = field(default_factory=dict)
+
+    def threshold_at_far(self, far: float) -> float:
+        """Threshold for any 1:1 false-accept rate within the measured curve (log-interpolated).
+
+        Raises:
+            InvalidArgumentError: ``far`` outside (0, 1], or no curve is stored.
+        """
+        if not 0 < far <= 1:
+            raise InvalidArgumentError(f"a false-accept rate must be in (0, 1], got {far}")
+        if not self.far_curve:
+            raise InvalidArgumentError(f"no FAR curve calibrated for {self.model}")
+        fars = np.array(sorted(self.far_curve), np.float64)
+        thresholds = np.array([self.far_curve[f] for f in sorted(self.far_curve)], np.float64)
+        clamped = float(np.clip(far, fars[0], fars[-1]))
+        if clamped != far:
+            logger.warning("FAR %.2g is outside the calibrated range [%.2g, %.2g]; using %.2g", far, fars[0], fars[-1],
+                           clamped)
+        return float(np.interp(np.log10(clamped), np.log10(fars), thresholds))
+
+    def threshold_for_fpir(self, fpir: float, gallery_size: int) -> float:
+        """Open-set threshold: a stranger searched against ``gallery_size`` people is falsely
+        identified with probability ~``fpir`` when each comparison has FAR = fpir / gallery_size."""
+        if not 0 < fpir < 1:
+            raise InvalidArgumentError(f"fpir must be in (0, 1), got {fpir}")
+        return self.threshold_at_far(fpir / max(int(gallery_size), 1))
 
     def threshold(self, far: float | None = None) -> float:
         """The threshold for a target false-accept rate, or the best-accuracy one for ``None``.
@@ -86,6 +114,7 @@ def load_calibration(model: str = "dlib_resnet_v1") -> Calibration:
             source=str(entry["source"]),
             best_accuracy_threshold=float(entry["best_accuracy_threshold"]),
             far_thresholds={float(k): float(v) for k, v in entry["far_thresholds"].items()},
+            far_curve={float(k): float(v) for k, v in entry.get("far_curve", {}).items()},
         )
     except (OSError, KeyError, ValueError, TypeError) as exc:
         raise ModelError(f"no usable calibration for model {model!r}: {exc}") from None

@@ -104,7 +104,10 @@ class Gallery:
         store: the source of truth.
         index: the vector index (default: exact numpy search, rebuilt from the store).
         engine: the face pipeline used for photos (default :class:`~faceplane.Engine`).
-        threshold: open-set distance threshold; default the calibrated FAR = 1e-3 threshold.
+        threshold: a fixed open-set distance threshold. Default: chosen per search for a
+            false-positive identification rate of ``fpir`` given how many people are searched
+            (the 1:1 threshold at FAR = fpir / people, from the calibrated FAR curve).
+        fpir: target rate at which a stranger is wrongly identified as someone (default 1%).
         state_dir: where a persistent index keeps its generation marker (None: always rebuild).
     """
 
@@ -115,12 +118,17 @@ class Gallery:
         index: VectorIndex | None = None,
         engine: Engine | None = None,
         threshold: float | None = None,
+        fpir: float = 0.01,
         state_dir: str | Path | None = None,
     ) -> None:
         self.store = store
         self.index: VectorIndex = index if index is not None else make_index("exact")
         self.engine = engine if engine is not None else Engine()
-        self.threshold = float(threshold) if threshold is not None else load_calibration().threshold(1e-3)
+        self.fixed_threshold = float(threshold) if threshold is not None else None
+        self.fpir = fpir
+        load_calibration().threshold_for_fpir(fpir, 1)  # fail now, not at the first search
+        # 1:1 "is this the same person?" for duplicate checks at enrollment
+        self.duplicate_threshold = load_calibration().threshold(1e-3)
         self._state_dir = Path(state_dir) if state_dir is not None else None
         self._sync_index()
 
@@ -334,9 +342,9 @@ class Gallery:
         if not len(embeddings) or not len(self.index):
             return []
         found: dict[int, Candidate] = {}
-        for ident in self.search(embeddings, k=3):
+        for ident in self.search(embeddings, k=3, threshold=self.duplicate_threshold):
             for cand in ident.candidates:
-                if cand.distance > self.threshold or cand.person_id == exclude_person:
+                if cand.distance > self.duplicate_threshold or cand.person_id == exclude_person:
                     continue
                 if cand.person_id not in found or cand.distance < found[cand.person_id].distance:
                     found[cand.person_id] = cand
@@ -366,10 +374,10 @@ class Gallery:
             embeddings: (Q, 128) probe embeddings.
             collections: search only these collections (default: all).
             k: people per probe.
-            threshold: open-set threshold (default the gallery's).
+            threshold: open-set threshold (default :meth:`open_set_threshold`).
         """
         emb = np.atleast_2d(np.asarray(embeddings, np.float32))
-        thr = self.threshold if threshold is None else float(threshold)
+        thr = self.open_set_threshold(collections) if threshold is None else float(threshold)
         if k < 1:
             raise InvalidArgumentError(f"k must be >= 1, got {k}")
         if emb.size == 0:
@@ -387,6 +395,13 @@ class Gallery:
             if fetch >= total or all(len(r.candidates) >= k for r in result):
                 return result
             fetch = min(fetch * 4, total)
+
+    def open_set_threshold(self, collections: Sequence[str] | None = None) -> float:
+        """The distance threshold a search of these collections uses (see ``fpir``)."""
+        if self.fixed_threshold is not None:
+            return self.fixed_threshold
+        people = sum(c.people for c in self.store.list_collections() if not collections or c.name in collections)
+        return load_calibration().threshold_for_fpir(self.fpir, people)
 
     @staticmethod
     def _aggregate(
