@@ -160,3 +160,40 @@ def test_killed_mid_enrollment_loses_nothing_committed(tmp_path, johns):
     for pid in confirmed:
         assert g.store.get_person(pid).templates == 1  # every confirmed enrollment survived
     g.close()
+
+
+_DELETER = textwrap.dedent(
+    """
+    import os, signal, sys
+    from pathlib import Path
+    from faceplane.gallery.gallery import Gallery
+    backend, root, person = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    g = Gallery.open(root, index=backend)
+    # die the moment the store has committed the deletion, before the index hears of it
+    g.index.remove = lambda ids: os.kill(os.getpid(), signal.SIGKILL)
+    g.remove_person(person)
+    """
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["exact", "faiss"])
+def test_killed_between_store_and_index_never_returns_a_deleted_person(backend, tmp_path, johns, shared_engine):
+    if backend == "faiss":
+        pytest.importorskip("faiss")
+    g = Gallery.open(tmp_path, index=backend, engine=shared_engine)
+    g.create_collection("johns")
+    for name, images in johns.items():
+        g.enroll("johns", images[:3], name=name)
+    name, images = next(iter(johns.items()))
+    (before,) = g.identify(images[6])
+    assert before.person is not None and before.person.display_name == name
+    g.close()  # a persistent index is saved here, still holding the person
+    proc = subprocess.run([sys.executable, "-c", _DELETER, backend, str(tmp_path), str(before.person.person_id)])
+    assert proc.returncode == -signal.SIGKILL
+    g = Gallery.open(tmp_path, index=backend, engine=shared_engine)
+    (after,) = g.identify(images[6])
+    assert after.person is None or after.person.display_name != name
+    assert all(c.display_name != name for c in after.candidates)
+    assert len(g.index) == g.store.count_templates() == 4 * 3
+    g.close()
