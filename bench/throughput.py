@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import multiprocessing
 import os
 import statistics
 import sys
@@ -96,7 +97,9 @@ def _dlib_cnn(images: list[np.ndarray]) -> int:
 def _two_processes(fn: Callable, items: list | np.ndarray) -> float:
     """Seconds for 2 processes to share ``items`` (model loading excluded by a warm-up call)."""
     halves = [items[0::2], items[1::2]]
-    with ProcessPoolExecutor(2) as pool:
+    # spawn, not fork: this process already runs onnxruntime threads, and a forked child can
+    # inherit one of their locks held and hang forever
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         list(pool.map(fn, [items[:1], items[:1]]))  # start workers, import dlib
         start = time.perf_counter()
         list(pool.map(fn, halves))
@@ -194,8 +197,8 @@ def main() -> int:
     from faceplane.models import _pyramid, mmod
 
     up_rows, up_cols = _pyramid.pyramid_up_size(480, 640)
-    _, rows, cols = _pyramid.tiled_pyramid_layout(up_rows, up_cols, factor=6, padding=10, outer_padding=11)
-    mmod_gflop = _flops(mmod.build_onnx(_dlib_dat.read_network(weights_path("mmod"))), (1, 3, rows, cols)) / 1e9
+    _, t_rows, t_cols = _pyramid.tiled_pyramid_layout(up_rows, up_cols, factor=6, padding=10, outer_padding=11)
+    mmod_gflop = _flops(mmod.build_onnx(_dlib_dat.read_network(weights_path("mmod"))), (1, 3, t_rows, t_cols)) / 1e9
     dlib_cnn_1 = len(images) / _median_time(lambda: _dlib_cnn(images), 1)
     dlib_cnn_2 = len(images) / _two_processes(_dlib_cnn, images)
     for threads, ref in ((1, dlib_cnn_1), (2, dlib_cnn_2)):
@@ -217,7 +220,7 @@ def main() -> int:
     for row in rows:
         print(row)
     print(f"\nResNet: {resnet_gflop:.2f} GFLOP per face; MMOD: {mmod_gflop:.1f} GFLOP per 640x480 image "
-          f"(tiled pyramid {rows}x{cols}); peak = 1-thread SGEMM {PEAK_GFLOPS_PER_CORE:.0f} GFLOP/s x cores")
+          f"(tiled pyramid {t_rows}x{t_cols}); peak = 1-thread SGEMM {PEAK_GFLOPS_PER_CORE:.0f} GFLOP/s x cores")
     return 0
 
 
