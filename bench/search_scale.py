@@ -355,7 +355,8 @@ def _backends(n: int, args: argparse.Namespace, milvus_done: bool) -> list[dict[
 def run_size(n: int, seeds: np.ndarray, real: dict[str, Any], args: argparse.Namespace, milvus_done: bool) -> dict:
     scratch = Path(args.scratch)
     synth = Synth(seeds)
-    alpha = calibrate_alpha(synth, n, real["real nearest impostor"]["p50"])
+    target = args.nn_target or real["real nearest impostor"]["p50"]
+    alpha = calibrate_alpha(synth, n, target)
     print(f"{n:,} templates: alpha={alpha:.3f}; writing the gallery ...", flush=True)
     gallery_path = scratch / f"gallery-{n}.f32"
     gallery = synth.write(gallery_path, n)
@@ -366,7 +367,7 @@ def run_size(n: int, seeds: np.ndarray, real: dict[str, Any], args: argparse.Nam
         np.save(scratch / f"queries{tag}-{n}.npy", queries)
         np.save(scratch / f"members{tag}-{n}.npy", members)
     truth = scratch / f"truth-{n}.npy"
-    out: dict[str, Any] = {"alpha": alpha, "backends": []}
+    out: dict[str, Any] = {"size": n, "alpha": alpha, "nn_target": target, "backends": []}
     for spec in _backends(n, args, milvus_done):
         tag = "-milvus" if spec["backend"] == "milvus" else ""
         size = min(n, MILVUS_SIZE) if tag else n
@@ -400,11 +401,11 @@ def print_tables(results: dict[str, Any]) -> None:
     print("\nDistances (p5 / p50 / p95):")
     rows = dict(results["real"])
     for size, res in results["sizes"].items():
-        rows |= {f"{k} @ {int(size):,}": v for k, v in res["synthetic"].items() if isinstance(v, dict)}
+        rows |= {f"{k} @ {size}": v for k, v in res["synthetic"].items() if isinstance(v, dict)}
     for name, q in rows.items():
         print(f"  {name:<48} {q['p5']:.3f} / {q['p50']:.3f} / {q['p95']:.3f}")
     for size, res in results["sizes"].items():
-        print(f"  exact top-1 = the query's member @ {int(size):,}: {res['synthetic']['exact_top1_is_member']:.3f}")
+        print(f"  exact top-1 = the query's member @ {size}: {res['synthetic']['exact_top1_is_member']:.3f}")
     head = f"{'size':>10} {'backend':<40} {'params':>19} {'build s':>8} {'RAM GB':>7} {'peak GB':>7} {'disk GB':>7}"
     print("\n" + head + f" {'p50 ms':>7} {'p99 ms':>7} {'QPS@64':>8} {'recall@1':>8}")
     for res in results["sizes"].values():
@@ -425,6 +426,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=500, help="LFW people embedded as identity seeds")
     parser.add_argument("--nprobe", default="32,64,128,256,512")
     parser.add_argument("--no-milvus", action="store_true")
+    parser.add_argument(
+        "--nn-target", type=float, help="median nearest-other distance to calibrate to (default: the real LFW one)"
+    )
     parser.add_argument("--scratch", default=str(Path(tempfile.gettempdir()) / "faceplane-search-scale"))
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -437,13 +441,15 @@ def main() -> None:
     results["machine"] = {"cpus": os.cpu_count(), "load_avg_start": os.getloadavg()}
     out_file = OUT / "search_scale.json"
     if out_file.exists():  # keep the sizes this run does not redo (a 10M run keeps the 1M table)
-        results["sizes"] = json.loads(out_file.read_text()).get("sizes", {})
+        saved = json.loads(out_file.read_text()).get("sizes", {})
+        results["sizes"] = {f"{int(k):,}" if k.isdigit() else k: v for k, v in saved.items()}
     OUT.mkdir(parents=True, exist_ok=True)
     for n in sizes:
-        results["sizes"].pop(str(n), None)
+        key = f"{n:,}" + (f" nn={args.nn_target}" if args.nn_target else "")
+        results["sizes"].pop(key, None)
         milvus_done = any(b["name"].startswith("Milvus") for r in results["sizes"].values() for b in r["backends"])
-        results["sizes"][str(n)] = run_size(n, emb[::2], results["real"], args, milvus_done)
-        results["sizes"][str(n)]["load_avg_end"] = os.getloadavg()
+        results["sizes"][key] = run_size(n, emb[::2], results["real"], args, milvus_done)
+        results["sizes"][key]["load_avg_end"] = os.getloadavg()
         out_file.write_text(json.dumps(results, indent=1))
     print_tables(results)
 

@@ -216,3 +216,11 @@ def test_missing_backend_package_says_how_to_install(
     monkeypatch.setitem(sys.modules, module, None)  # makes `import module` raise ImportError
     with pytest.raises(ModelError, match=rf"faceplane\[{backend}\]"):
         make_index(backend, uri=str(tmp_path / "m.db")) if backend == "milvus" else make_index(backend)
+
+
+def test_milvus_unreachable_server_is_a_faceplane_error() -> None:
+    pytest.importorskip("pymilvus")
+    from faceplane.errors import FaceplaneError
+
+    with pytest.raises(FaceplaneError, match="Milvus connect failed"):
+        make_index("milvus", uri="http://127.0.0.1:1")  # nothing listens on port 1
