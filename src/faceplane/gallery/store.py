@@ -14,7 +14,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,21 @@ def _collection(row: sqlite3.Row) -> Collection:
         people=row["people"],
         templates=row["templates"],
     )
+
+
+def _template(row: sqlite3.Row) -> Template:
+    return Template(
+        id=row["id"],
+        person_id=row["person_id"],
+        quality=row["quality"],
+        image_sha256=row["image_sha256"],
+        created_at=row["created_at"],
+    )
+
+
+def _embeddings(blobs: Iterable[bytes]) -> npt.NDArray[np.float32]:
+    """(N, 128) float32 from stored little-endian float32 blobs."""
+    return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(-1, EMBEDDING_DIM).astype(np.float32)
 
 
 def _person(row: sqlite3.Row) -> Person:
@@ -345,16 +360,7 @@ class SqliteStore:
             "SELECT id, person_id, quality, image_sha256, created_at FROM templates WHERE person_id = ? ORDER BY id",
             (int(person_id),),
         )
-        return [
-            Template(
-                id=r["id"],
-                person_id=r["person_id"],
-                quality=r["quality"],
-                image_sha256=r["image_sha256"],
-                created_at=r["created_at"],
-            )
-            for r in rows
-        ]
+        return [_template(r) for r in rows]
 
     def iter_embeddings(
         self, *, batch: int = 50_000
@@ -366,7 +372,7 @@ class SqliteStore:
             if not rows:
                 return
             ids = np.array([r[0] for r in rows], np.int64)
-            emb = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), EMBEDDING_DIM)
+            emb = _embeddings(r[1] for r in rows)
             yield ids, emb.astype(np.float32)
             last = int(ids[-1])
 
@@ -391,17 +397,8 @@ class SqliteStore:
             "WHERE person_id = ? ORDER BY id",
             (int(person_id),),
         )
-        templates = [
-            Template(
-                id=r["id"],
-                person_id=r["person_id"],
-                quality=r["quality"],
-                image_sha256=r["image_sha256"],
-                created_at=r["created_at"],
-            )
-            for r in rows
-        ]
-        emb = np.frombuffer(b"".join(r["embedding"] for r in rows), dtype="<f4").reshape(len(rows), EMBEDDING_DIM)
+        templates = [_template(r) for r in rows]
+        emb = _embeddings(r["embedding"] for r in rows)
         return templates, emb.astype(np.float32)
 
     # -- unknown faces (for clustering) ----------------------------------------------------------------
@@ -429,7 +426,7 @@ class SqliteStore:
             sql + " WHERE cluster_id = ? ORDER BY id" if cluster_id is not None else sql + " ORDER BY id",
             (cluster_id,) if cluster_id is not None else (),
         )
-        emb = np.frombuffer(b"".join(r["embedding"] for r in rows), dtype="<f4").reshape(len(rows), EMBEDDING_DIM)
+        emb = _embeddings(r["embedding"] for r in rows)
         return rows, emb.astype(np.float32)
 
     def set_clusters(self, face_ids: Sequence[int], cluster_ids: Sequence[int | None]) -> None:
