@@ -1,8 +1,10 @@
 """1:N search at scale: exact flat vs FAISS IVF-Flat / IVF-SQ8 (+ exact re-rank) vs Milvus Lite.
 
-Run:  python bench/search_scale.py                 (1M templates; ~15 min on 2 busy cores)
-      python bench/search_scale.py --full          (also 10M: ~5.1 GB of vectors on disk, ~1 h)
+Run:  python bench/search_scale.py                 (1M templates; ~6 min on 2 busy cores, + ~3 min to
+                                                    embed the LFW seeds the first time)
+      python bench/search_scale.py --full          (also 10M: 5.1 GB scratch file, ~45 min more, <= 9 GB RAM)
       python bench/search_scale.py --sizes 1e5     (a quick look)
+      python bench/search_scale.py --nn-target 0.43   (identities packed as in a large real gallery)
 
 Synthetic templates are built around real LFW descriptors so that distances look real: a few hundred
 LFW people are embedded with faceplane.Engine (cached in bench/out/lfw_seed_embeddings.npy) and every
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -381,6 +384,7 @@ def run_size(n: int, seeds: np.ndarray, real: dict[str, Any], args: argparse.Nam
         out["backends"].append({"name": _label(spec), "size": size, **result})
     del gallery
     gallery_path.unlink()
+    shutil.rmtree(scratch / "rows", ignore_errors=True)  # the IVF-SQ8 re-rank memmaps
     return out
 
 

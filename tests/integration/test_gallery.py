@@ -197,3 +197,20 @@ def test_killed_between_store_and_index_never_returns_a_deleted_person(backend, 
     assert all(c.display_name != name for c in after.candidates)
     assert len(g.index) == g.store.count_templates() == 4 * 3
     g.close()
+
+
+def test_faiss_index_saved_at_close_and_rebuilt_after_an_unclean_stop(tmp_path, johns, shared_engine):
+    pytest.importorskip("faiss")
+    names = list(johns)
+    g = Gallery.open(tmp_path, index="faiss", engine=shared_engine)
+    g.create_collection("c")
+    g.enroll("c", johns[names[0]][:2], name=names[0])
+    g.close()  # checkpoint: the index is saved with the store's generation
+    g = Gallery.open(tmp_path, index="faiss", engine=shared_engine)
+    assert len(g.index) == 2  # reused, not rebuilt
+    g.enroll("c", johns[names[1]][:2], name=names[1])  # then the process "dies": no close()
+    g2 = Gallery.open(tmp_path, index="faiss", engine=shared_engine)
+    (ident,) = g2.identify(johns[names[1]][5])
+    assert ident.person is not None and ident.person.display_name == names[1]
+    assert len(g2.index) == g2.store.count_templates() == 4
+    g2.close()

@@ -179,17 +179,26 @@ class Gallery:
         for ids, emb in self.store.iter_embeddings():
             self.index.add(ids, emb)
         logger.info("index rebuilt from the store: %d templates", len(self.index))
-        self._after_index_change()
+        self._after_index_change(checkpoint=True)
 
-    def _after_index_change(self) -> None:
+    def _after_index_change(self, *, checkpoint: bool = False) -> None:
+        """Record that the index saw every committed change.
+
+        An index that saves to files (FAISS) is saved only at checkpoints (rebuild, close): saving a
+        1M index after every enrollment would rewrite ~0.5 GB. Until then its marker keeps the
+        generation of the last save, so after a crash the next open sees it is stale and rebuilds.
+        """
         save = getattr(self.index, "save", None)
         if callable(save):
-            save()
+            if checkpoint:
+                save()
+                self._write_state()
+            return
         self._write_state()
 
     def close(self) -> None:
         """Persist the index (if it can be) and close the store."""
-        self._after_index_change()
+        self._after_index_change(checkpoint=True)
         self.store.close()
 
     def __enter__(self) -> Gallery:
