@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from .cli import report_input_error
 from .errors import FaceplaneError, InvalidArgumentError
 from .gallery.gallery import Gallery, QualityGate
 from .gallery.records import Consent, EnrollReport, Identification
@@ -206,10 +207,7 @@ def _cmd_identify(args: argparse.Namespace, out: TextIO) -> int:
                 results = g.identify(path, collections=args.collection or None, k=args.k, threshold=args.threshold)
             except FaceplaneError as exc:
                 failures += 1
-                if args.json:
-                    out.write(json.dumps({"path": path, "error": str(exc)}) + "\n")
-                else:
-                    print(f"faceplane: error: {exc}", file=sys.stderr)
+                report_input_error(path, exc, as_json=args.json, out=out)
                 continue
             if args.json:
                 out.write(json.dumps(_ident_json(path, results)) + "\n")

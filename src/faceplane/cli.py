@@ -40,6 +40,14 @@ def _face_json(faces: Faces, i: int, *, embedding: bool, landmarks: bool) -> dic
     return out
 
 
+def report_input_error(path: str, exc: FaceplaneError, *, as_json: bool, out: TextIO) -> None:
+    """One input failed: a ``{"path", "error"}`` line in JSON mode, else one line on stderr."""
+    if as_json:
+        out.write(json.dumps({"path": path, "error": str(exc)}) + "\n")
+    else:
+        print(f"faceplane: error: {exc}", file=sys.stderr)
+
+
 def _engine(args: argparse.Namespace) -> Engine:
     return Engine(
         detector=args.detector,
@@ -58,10 +66,7 @@ def _cmd_detect(args: argparse.Namespace, out: TextIO) -> int:
         except FaceplaneError as exc:
             # one bad file never stops the others; exit 1 says that some failed
             failures += 1
-            if args.json:
-                out.write(json.dumps({"path": path, "error": str(exc)}) + "\n")
-            else:
-                print(f"faceplane: error: {exc}", file=sys.stderr)
+            report_input_error(path, exc, as_json=args.json, out=out)
             continue
         if args.json:
             items = [_face_json(faces, i, embedding=False, landmarks=True) for i in range(len(faces))]

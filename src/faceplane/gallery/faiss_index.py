@@ -44,7 +44,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import InvalidArgumentError, ModelError
-from .index import check_queries, check_vectors
+from .index import check_queries, check_vectors, dedupe_last
 
 __all__ = ["FaissIndex"]
 
@@ -248,17 +248,6 @@ class _Shard:
         return self.ids[rows], np.concatenate(vec_out)
 
 
-def _dedupe_last(ids: _I64, vectors: _F32) -> tuple[_I64, _F32]:
-    """Keep the last occurrence of an id repeated inside one ``add`` call (as sequential adds would)."""
-    if len(ids) < 2:
-        return ids, vectors
-    _, first_in_reversed = np.unique(ids[::-1], return_index=True)
-    if len(first_in_reversed) == len(ids):
-        return ids, vectors
-    keep = np.sort(len(ids) - 1 - first_in_reversed)
-    return ids[keep], vectors[keep]
-
-
 def _rerank(queries: _F32, rows: _I64, raw: _RawStore, k: int) -> tuple[_F32, _I64]:
     """Exact squared distances to the candidate rows, best k first."""
     safe = np.where(rows >= 0, rows, 0)
@@ -362,7 +351,7 @@ class FaissIndex:
         if len(ids_) and int(ids_.min()) < 0:
             raise InvalidArgumentError("template ids must be >= 0 (-1 pads search results)")
         if len(ids_):
-            self._mutate(("add", *_dedupe_last(ids_, vec)))
+            self._mutate(("add", *dedupe_last(ids_, vec)))
 
     def remove(self, ids: _I64) -> None:
         """Remove template ids; unknown ids are ignored."""

@@ -65,6 +65,17 @@ def check_vectors(ids: npt.ArrayLike, vectors: npt.ArrayLike, dim: int) -> tuple
     return ids_, np.ascontiguousarray(vec)
 
 
+def dedupe_last(ids: _I64, vectors: _F32) -> tuple[_I64, _F32]:
+    """Keep the last occurrence of an id repeated inside one ``add`` call (as sequential adds would)."""
+    if len(ids) < 2:
+        return ids, vectors
+    _, first_in_reversed = np.unique(ids[::-1], return_index=True)
+    if len(first_in_reversed) == len(ids):
+        return ids, vectors
+    keep = np.sort(len(ids) - 1 - first_in_reversed)
+    return ids[keep], vectors[keep]
+
+
 def check_queries(queries: npt.ArrayLike, k: int, dim: int) -> _F32:
     q = np.atleast_2d(np.asarray(queries, dtype=np.float32))
     if q.ndim != 2 or q.shape[1] != dim:

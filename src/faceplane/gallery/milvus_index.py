@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import FaceplaneError, InvalidArgumentError, ModelError
-from .index import check_queries, check_vectors
+from .index import check_queries, check_vectors, dedupe_last
 
 __all__ = ["MilvusIndex"]
 
@@ -122,7 +122,7 @@ class MilvusIndex:
             InvalidArgumentError: bad shapes or non-finite values.
         """
         ids_, vec = check_vectors(ids, vectors, self.dim)
-        ids_, vec = _dedupe_last(ids_, vec)
+        ids_, vec = dedupe_last(ids_, vec)  # Milvus rejects duplicate keys in one batch
         with self._lock, self._errors("upsert"):
             for lo in range(0, len(ids_), _BATCH_ROWS):
                 batch = zip(ids_[lo : lo + _BATCH_ROWS].tolist(), vec[lo : lo + _BATCH_ROWS], strict=True)
@@ -207,14 +207,3 @@ class MilvusIndex:
             yield
         except self._pymilvus.MilvusException as exc:
             raise FaceplaneError(f"Milvus {action} failed at {self.uri}: {exc}") from exc
-
-
-def _dedupe_last(ids: _I64, vectors: _F32) -> tuple[_I64, _F32]:
-    """Keep the last occurrence of an id repeated in one call (Milvus rejects duplicate keys in a batch)."""
-    if len(ids) < 2:
-        return ids, vectors
-    _, first_in_reversed = np.unique(ids[::-1], return_index=True)
-    if len(first_in_reversed) == len(ids):
-        return ids, vectors
-    keep = np.sort(len(ids) - 1 - first_in_reversed)
-    return ids[keep], vectors[keep]

@@ -37,10 +37,11 @@ def _load_rgb(path: Path) -> np.ndarray:
 
 
 def _weights() -> str:
-    models = pytest.importorskip("face_recognition_models")
+    import face_recognition_models as models
+
     path = models.cnn_face_detector_model_location()
     if not Path(path).is_file():
-        pytest.skip(f"MMOD weights not found at {path}")
+        pytest.fail(f"MMOD weights not found at {path}")
     return str(path)
 
 
@@ -61,7 +62,7 @@ def results() -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     """Per photo: dlib's boxes (xyxy) and confidences, then the port's, at upsample=1."""
     missing = [p for p in _PHOTOS if not (_FACES / p).is_file()]
     if missing:
-        pytest.skip(f"example photos not found under {_FACES}: {missing}")
+        pytest.fail(f"example photos not found under {_FACES}: {missing}")
     weights = _weights()
     reference = dlib.cnn_face_detection_model_v1(weights)
     port = MMODDetector(weights_path=weights, num_threads=2)
