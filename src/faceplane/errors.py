@@ -10,6 +10,7 @@ Every error the library raises on purpose derives from :class:`FaceplaneError`, 
     │   └── ImageTooLargeError     more pixels than the decompression-bomb limit
     ├── ModelError                 a model's weights are missing or unreadable
     ├── NotFoundError              no collection, person or template with that name or id
+    ├── SourceError                a video source cannot be opened (missing file, bad URL, no device)
     └── InvalidArgumentError       a bad argument value (also a ValueError)
 
 No face in an image is not an error: it is an empty :class:`faceplane.Faces`.
@@ -26,6 +27,7 @@ __all__ = [
     "InvalidImageError",
     "ModelError",
     "NotFoundError",
+    "SourceError",
 ]
 
 
@@ -59,3 +61,7 @@ class InvalidArgumentError(FaceplaneError, ValueError):
 
 class NotFoundError(FaceplaneError, LookupError):
     """No collection, person or template with that name or id."""
+
+
+class SourceError(FaceplaneError):
+    """A video source cannot be opened or read: a missing file, a malformed URL, no such device."""

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["EMBEDDING_DIM", "Faces", "Match"]
+__all__ = ["EMBEDDING_DIM", "Faces", "Frame", "Match"]
 
 #: Length of a face embedding from the dlib ResNet descriptor.
 EMBEDDING_DIM = 128
@@ -138,3 +138,23 @@ class Match:
     def similarity(self) -> float:
         """A 0..1 similarity for display: 1 - distance / 2, clipped (embeddings have norm ~1)."""
         return float(min(1.0, max(0.0, 1.0 - self.distance / 2.0)))
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """One decoded video frame handed from a source to the analysis loop.
+
+    Attributes:
+        camera: the source's camera id.
+        index: 0-based index of this frame among all frames the source decoded (gaps = frames skipped).
+        t_s: seconds on the source's timeline: media time for files, time since the source started for
+            live streams (continuous across reconnects).
+        wall_s: Unix time when the frame was decoded (seconds).
+        image: (H, W, 3) uint8 RGB pixels.
+    """
+
+    camera: str
+    index: int
+    t_s: float
+    wall_s: float
+    image: npt.NDArray[np.uint8]

@@ -522,6 +522,21 @@ class Gallery:
         label = source or (str(image) if isinstance(image, (str, os.PathLike)) else "")
         return self.store.add_unknown(emb[unknown], [label] * len(unknown), [_jpeg(chips[i]) for i in unknown])
 
+    def add_unknown_embeddings(
+        self, embeddings: npt.ArrayLike, chips: npt.NDArray[np.uint8], *, source: str = ""
+    ) -> list[int]:
+        """Keep faces already embedded elsewhere (video tracks) as unknown faces, with their chips.
+
+        Args:
+            embeddings: (N, 128) float32 descriptors.
+            chips: (N, 150, 150, 3) uint8 aligned chips, kept as JPEG thumbnails.
+            source: where they were seen (camera id).
+        """
+        emb = np.atleast_2d(np.asarray(embeddings, np.float32))
+        if len(emb) != len(chips):
+            raise InvalidArgumentError(f"{len(emb)} embeddings but {len(chips)} chips")
+        return self.store.add_unknown(emb, [source] * len(emb), [_jpeg(c) for c in chips])
+
     def cluster_unknown(self, *, threshold: float = 0.5, min_size: int = 2) -> list[UnknownCluster]:
         """Re-cluster all unknown faces; returns the clusters, largest first."""
         from .cluster import cluster_embeddings

@@ -1,0 +1,252 @@
+"""Events from the video engine, where they go, and where they are kept.
+
+An :class:`Event` is one thing worth telling: a watchlist person appeared (``watchlist.start``), was
+seen better (``watchlist.update``) or left (``watchlist.end``); a track crossed a line
+(``line.crossed``, with ``direction``); entered or left a zone (``zone.enter``, ``zone.exit`` with
+``dwell_s``); a new unique visitor (``visitor.new``); an unknown face kept for clustering
+(``face.unknown``).
+
+:class:`EventBus` publishes each event to the :class:`EventStore` first (SQLite row + JPEG snapshot
+on disk, so the event a sink sees already names its snapshot) and then to every other sink
+(:class:`JsonlSink` for the CLI, :class:`MemorySink` for tests; the server adds SSE and webhooks).
+
+Example:
+    >>> bus = EventBus([MemorySink()])
+    >>> bus.publish(Event.new("line.crossed", camera="door", t_s=1.0, track_id=3, rule="in", direction="in")).kind
+    'line.crossed'
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import IO, Protocol
+
+from .errors import InvalidArgumentError
+
+__all__ = ["EVENT_KINDS", "Event", "EventBus", "EventSink", "EventStore", "JsonlSink", "MemorySink"]
+
+log = logging.getLogger(__name__)
+
+EVENT_KINDS = (
+    "watchlist.start",
+    "watchlist.update",
+    "watchlist.end",
+    "line.crossed",
+    "zone.enter",
+    "zone.exit",
+    "visitor.new",
+    "face.unknown",
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event. Fields that do not apply to a kind are None.
+
+    Attributes:
+        id: unique id (32 hex digits).
+        kind: one of :data:`EVENT_KINDS`.
+        camera: camera id.
+        t_s: seconds on the camera's timeline (media time for files).
+        wall_s: Unix time the event was made.
+        track_id: the track it concerns (per camera).
+        rule: the line, zone or watchlist collection that fired.
+        person_id, person_name, collection, distance: the recognised person (watchlist events).
+        direction: ``"in"`` or ``"out"`` (line crossings).
+        dwell_s: time inside (zone exits, watchlist ends: time on camera).
+        box: ``x1, y1, x2, y2`` pixels of the face or person when the event fired.
+        snapshot: snapshot path relative to the store's directory, when one was kept.
+    """
+
+    id: str
+    kind: str
+    camera: str
+    t_s: float
+    wall_s: float
+    track_id: int
+    rule: str = ""
+    person_id: int | None = None
+    person_name: str | None = None
+    collection: str | None = None
+    distance: float | None = None
+    direction: str | None = None
+    dwell_s: float | None = None
+    box: tuple[float, float, float, float] | None = None
+    snapshot: str | None = None
+
+    @classmethod
+    def new(cls, kind: str, *, camera: str, t_s: float, track_id: int, **fields: object) -> Event:
+        """A new event with a fresh id and the current wall time."""
+        if kind not in EVENT_KINDS:
+            raise InvalidArgumentError(f"unknown event kind {kind!r}; expected one of {EVENT_KINDS}")
+        return cls(uuid.uuid4().hex, kind, camera, float(t_s), time.time(), int(track_id), **fields)  # type: ignore[arg-type]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+
+class EventSink(Protocol):
+    """Anything that takes published events (must not raise for a slow consumer; drop instead)."""
+
+    def emit(self, event: Event) -> None: ...
+
+
+class MemorySink:
+    """Keeps every event in a list (tests, notebooks)."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+
+    def of_kind(self, kind: str) -> list[Event]:
+        return [e for e in self.events if e.kind == kind]
+
+
+class JsonlSink:
+    """One JSON object per line, flushed per event (``faceplane run --events out.jsonl``; ``-`` = stdout)."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self._out = out
+        self._lock = threading.Lock()
+
+    def emit(self, event: Event) -> None:
+        with self._lock:
+            self._out.write(event.to_json() + "\n")
+            self._out.flush()
+
+
+_COLUMNS = [f for f in Event.__dataclass_fields__ if f != "box"] + ["x1", "y1", "x2", "y2"]
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, camera TEXT NOT NULL, t_s REAL NOT NULL, wall_s REAL NOT NULL,
+    track_id INTEGER NOT NULL, rule TEXT NOT NULL DEFAULT '', person_id INTEGER, person_name TEXT,
+    collection TEXT, distance REAL, direction TEXT, dwell_s REAL, snapshot TEXT,
+    x1 REAL, y1 REAL, x2 REAL, y2 REAL
+);
+CREATE INDEX IF NOT EXISTS events_wall ON events (wall_s);
+CREATE INDEX IF NOT EXISTS events_camera_wall ON events (camera, wall_s);
+CREATE INDEX IF NOT EXISTS events_person ON events (person_id);
+"""
+
+
+class EventStore:
+    """Events in SQLite (``events.sqlite``) with JPEG snapshots under ``snapshots/`` in one directory.
+
+    The snapshot file is written (temp file + rename) before the row, so a row never names a
+    missing file; a crash between the two leaves at worst an orphan JPEG.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.directory / "events.sqlite", check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def add(self, event: Event, snapshot_jpeg: bytes | None = None) -> Event:
+        """Persist one event (and its snapshot); returns it with ``snapshot`` set."""
+        if snapshot_jpeg:
+            day = time.strftime("%Y-%m-%d", time.gmtime(event.wall_s))
+            rel = Path("snapshots") / _safe(event.camera) / day / f"{event.id}.jpg"
+            path = self.directory / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(snapshot_jpeg)
+            os.replace(tmp, path)
+            event = replace(event, snapshot=rel.as_posix())
+        row = asdict(event)
+        box = row.pop("box") or (None, None, None, None)
+        values = [row[c] for c in _COLUMNS[:-4]] + list(box)
+        with self._lock:
+            self._db.execute(
+                f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})", values
+            )
+        return event
+
+    def query(
+        self,
+        *,
+        cameras: Sequence[str] = (),
+        kinds: Sequence[str] = (),
+        person_id: int | None = None,
+        since_s: float | None = None,
+        until_s: float | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Event]:
+        """Events newest first, filtered by camera, kind, person and wall-time range."""
+        if not 1 <= limit <= 10_000 or offset < 0:
+            raise InvalidArgumentError(f"limit must be in 1..10000 and offset >= 0, got {limit}, {offset}")
+        where, args = _filters(cameras, kinds, person_id, since_s, until_s)
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM events {where} ORDER BY wall_s DESC, id LIMIT ? OFFSET ?"
+        with self._lock:
+            rows = self._db.execute(sql, [*args, limit, offset]).fetchall()
+        return [_from_row(r) for r in rows]
+
+    def count(self, **filters: object) -> int:
+        where, args = _filters(**filters)  # type: ignore[arg-type]
+        with self._lock:
+            return int(self._db.execute(f"SELECT COUNT(*) FROM events {where}", args).fetchone()[0])
+
+
+def _filters(
+    cameras: Sequence[str] = (),
+    kinds: Sequence[str] = (),
+    person_id: int | None = None,
+    since_s: float | None = None,
+    until_s: float | None = None,
+) -> tuple[str, list[object]]:
+    clauses: list[str] = []
+    args: list[object] = []
+    for column, values in (("camera", cameras), ("kind", kinds)):
+        if values:
+            clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
+            args.extend(values)
+    for clause, value in (("person_id = ?", person_id), ("wall_s >= ?", since_s), ("wall_s < ?", until_s)):
+        if value is not None:
+            clauses.append(clause)
+            args.append(value)
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+def _from_row(row: Iterable[object]) -> Event:
+    values = dict(zip(_COLUMNS, row, strict=True))
+    box = tuple(values.pop(k) for k in ("x1", "y1", "x2", "y2"))
+    return Event(**values, box=None if box[0] is None else box)  # type: ignore[arg-type]
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:80] or "camera"
+
+
+class EventBus:
+    """Publishes each event to the store (if any), then to every sink; a failing sink is logged, not fatal."""
+
+    def __init__(self, sinks: Iterable[EventSink] = (), *, store: EventStore | None = None) -> None:
+        self.store = store
+        self.sinks = list(sinks)
+
+    def publish(self, event: Event, snapshot_jpeg: bytes | None = None) -> Event:
+        if self.store is not None:
+            event = self.store.add(event, snapshot_jpeg)
+        for sink in self.sinks:
+            try:
+                sink.emit(event)
+            except Exception:  # a sink must never stop the cameras
+                log.exception("event sink %r failed on %s", sink, event.id)
+        return event

@@ -1,0 +1,149 @@
+"""Per-frame detection for the video engine, in this process or in a pool of worker processes.
+
+dlib's HOG detector, shape predictor and chip cutter hold the GIL, so several cameras analysed by
+threads of one process would take turns on one core. :class:`ProcessAnalyzer` runs them in worker
+processes instead; :class:`LocalAnalyzer` runs them inline (one camera, tests). Both have the same
+interface, ``submit(image) -> Future[FrameAnalysis]`` (Frigate's rule: a detector in another process
+looks like a local one). Embedding is not done here: the engine batches the chips of every camera
+into one onnxruntime call, which releases the GIL.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import InvalidArgumentError
+from ..pipeline import Engine
+from ..types import Faces
+
+__all__ = ["Analyzer", "AnalyzerSettings", "FrameAnalysis", "LocalAnalyzer", "ProcessAnalyzer"]
+
+
+@dataclass(frozen=True)
+class FrameAnalysis:
+    """What one frame holds.
+
+    Attributes:
+        faces: boxes, scores, 5-point landmarks and quality, largest first (no embeddings).
+        chips: (N, 150, 150, 3) uint8 aligned face chips, row i for face i.
+        people_xyxy: (M, 4) float32 pixel boxes of people (empty unless people detection is on).
+        people_score: (M,) float32 person detector scores.
+    """
+
+    faces: Faces
+    chips: npt.NDArray[np.uint8]
+    people_xyxy: npt.NDArray[np.float32]
+    people_score: npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class AnalyzerSettings:
+    """How frames are analysed.
+
+    Attributes:
+        detector: face detector, ``"hog"`` (fast, frontal) or ``"cnn"`` (MMOD port, slower, turned faces).
+        upsample: detector upsampling; 1 finds faces down to ~40 px, 0 only from ~80 px but 4x faster.
+        min_face_px: ignore faces narrower than this (pixels).
+        people: also detect people (for counting those whose face is not visible).
+    """
+
+    detector: Literal["hog", "cnn"] = "hog"
+    upsample: int = 1
+    min_face_px: int = 0
+    people: bool = False
+
+    def __post_init__(self) -> None:
+        if self.detector not in ("hog", "cnn"):
+            raise InvalidArgumentError(f"detector must be 'hog' or 'cnn' for video, got {self.detector!r}")
+        if self.upsample < 0 or self.min_face_px < 0:
+            raise InvalidArgumentError(
+                f"upsample and min_face_px must be >= 0, got {self.upsample}, {self.min_face_px}"
+            )
+
+
+class Analyzer(Protocol):
+    def submit(self, image: npt.NDArray[np.uint8]) -> Future[FrameAnalysis]: ...
+    def close(self) -> None: ...
+
+
+class _Work:
+    """The models one analyzer (or one worker process) uses."""
+
+    def __init__(self, settings: AnalyzerSettings) -> None:
+        self.engine = Engine(
+            detector=settings.detector, upsample=settings.upsample, min_face_px=settings.min_face_px, num_threads=1
+        )
+        self.people = None
+        if settings.people:
+            from .people import PersonDetector
+
+            self.people = PersonDetector()
+
+    def __call__(self, image: npt.NDArray[np.uint8]) -> FrameAnalysis:
+        faces, chips, _ = self.engine.detect_detailed(image)
+        if self.people is not None:
+            pxyxy, pscore = self.people.detect(image)
+        else:
+            pxyxy, pscore = np.zeros((0, 4), np.float32), np.zeros((0,), np.float32)
+        return FrameAnalysis(faces, chips, np.asarray(pxyxy, np.float32), np.asarray(pscore, np.float32))
+
+
+class LocalAnalyzer:
+    """Analyses frames in the calling thread; ``submit`` returns an already completed future."""
+
+    def __init__(self, settings: AnalyzerSettings | None = None) -> None:
+        self._work = _Work(settings or AnalyzerSettings())
+
+    def submit(self, image: npt.NDArray[np.uint8]) -> Future[FrameAnalysis]:
+        future: Future[FrameAnalysis] = Future()
+        try:
+            future.set_result(self._work(image))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+    def close(self) -> None:
+        pass
+
+
+_WORKER: _Work | None = None
+
+
+def _init_worker(settings: AnalyzerSettings) -> None:
+    global _WORKER  # one set of models per worker process, built once
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _WORKER = _Work(settings)
+
+
+def _analyze_in_worker(image: npt.NDArray[np.uint8]) -> FrameAnalysis:
+    if _WORKER is None:  # pragma: no cover - the initializer always runs first
+        raise RuntimeError("analyzer worker not initialised")
+    return _WORKER(image)
+
+
+class ProcessAnalyzer:
+    """Analyses frames in ``workers`` processes (spawned: safe beside decoder threads)."""
+
+    def __init__(self, settings: AnalyzerSettings | None = None, *, workers: int = 2) -> None:
+        if workers < 1:
+            raise InvalidArgumentError(f"workers must be >= 1, got {workers}")
+        self.workers = workers
+        self._pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(settings or AnalyzerSettings(),),
+        )
+
+    def submit(self, image: npt.NDArray[np.uint8]) -> Future[FrameAnalysis]:
+        return self._pool.submit(_analyze_in_worker, image)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

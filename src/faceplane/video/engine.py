@@ -1,0 +1,473 @@
+"""The video engine: many cameras, one analysis loop, recognition once per track, events.
+
+Per analysed frame of each camera::
+
+    source thread --Frame--> analyzer (HOG + landmarks + chips + quality; worker processes)
+        --> face tracker (and person tracker) --> best-shot policy --> batched embedding of the
+        chosen shots of *all* cameras in one onnxruntime call --> one batched gallery search
+        --> vote per track --> rules (watchlist, lines, zones, visitors) --> EventBus
+
+Every camera has at most one frame in the analyzer at a time, so a slow camera never piles up work
+and a live source simply drops frames it cannot keep up with (counted in its status).
+
+Example:
+    >>> engine = VideoEngine(engine=Engine(), gallery=gallery, watchlists=["vip"])     # doctest: +SKIP
+    >>> engine.add_camera(VideoSource("clip.mp4", fps=5), lines=[Line.parse("0.5,0,0.5,1")])  # doctest: +SKIP
+    >>> summaries = engine.run()                                                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import InvalidArgumentError
+from ..events import Event, EventBus
+from ..gallery.gallery import Gallery
+from ..gallery.records import Candidate, Identification
+from ..pipeline import Engine
+from ..types import Frame
+from .analyzer import Analyzer, FrameAnalysis, LocalAnalyzer
+from .annotate import Label, VideoWriter, draw
+from .recognise import ShotPolicy, TrackIdentities
+from .rules import CameraRules, Line, RuleHit, Zone, anchor_points
+from .sources import SourceStatus, VideoSource
+from .tracker import Tracker
+
+__all__ = ["CameraSummary", "VideoEngine", "VisitorBook"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CameraSummary:
+    """What a camera did during a run."""
+
+    camera: str
+    frames: int = 0
+    faces: int = 0
+    face_tracks: int = 0
+    embeddings: int = 0
+    people_tracks: int = 0
+    events: Counter[str] = field(default_factory=Counter)
+    line_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    alert_latency_s: list[float] = field(default_factory=list)  # frame decoded -> watchlist.start published
+    errors: int = 0
+    status: SourceStatus | None = None
+
+
+class VisitorBook:
+    """Unique visitors per period: one per enrolled person, or per distinct unknown face.
+
+    Args:
+        period_s: visitors are counted per period of Unix time (default one UTC day).
+        same_face_distance: two unknown faces closer than this are the same visitor.
+    """
+
+    def __init__(self, *, period_s: float = 86400.0, same_face_distance: float = 0.5) -> None:
+        if not period_s > 0:
+            raise InvalidArgumentError(f"period_s must be > 0, got {period_s}")
+        self.period_s = period_s
+        self.same_face_distance = same_face_distance
+        self._period = -1
+        self._people: set[int] = set()
+        self._faces = np.zeros((0, 128), np.float32)
+        self._lock = threading.Lock()
+
+    def see(self, wall_s: float, person_id: int | None, embedding: npt.NDArray[np.float32]) -> bool:
+        """True when this is a visitor not yet seen in the current period."""
+        with self._lock:
+            period = int(wall_s // self.period_s)
+            if period != self._period:
+                self._period, self._people, self._faces = period, set(), np.zeros((0, 128), np.float32)
+            if person_id is not None:
+                new = person_id not in self._people
+                self._people.add(person_id)
+                return new
+            emb = np.asarray(embedding, np.float32).reshape(1, 128)
+            if len(self._faces) and float(np.linalg.norm(self._faces - emb, axis=1).min()) < self.same_face_distance:
+                return False
+            self._faces = np.concatenate([self._faces, emb])
+            return True
+
+    @property
+    def count(self) -> int:
+        with self._lock:
+            return len(self._people) + len(self._faces)
+
+
+@dataclass
+class _Shot:
+    camera: int
+    track_id: int
+    chip: npt.NDArray[np.uint8]
+    quality: float
+    box: tuple[float, float, float, float]
+    frame: Frame
+    final: bool = False  # the last chance of a track that ended unembedded: end it after the search
+
+
+@dataclass
+class _TrackMemory:
+    first_t: float
+    last_t: float
+    box: tuple[float, float, float, float]
+    shots: list[tuple[float, npt.NDArray[np.uint8], npt.NDArray[np.float32]]] = field(default_factory=list)
+    alert: Candidate | None = None  # the watchlist person announced for this track
+    spare: _Shot | None = None  # the best shot not embedded, used if the track ends without any
+
+
+class _Camera:
+    """The state of one camera: trackers, identities, rules, annotation."""
+
+    def __init__(self, index: int, source: VideoSource, rules: CameraRules, annotate_to: str | None, people: bool):
+        self.index = index
+        self.source = source
+        self.name = source.camera
+        self.rules_template = rules
+        self.rules: CameraRules | None = None  # resolved to pixels on the first frame
+        self.faces = Tracker(high_score=0.0, low_score=0.0, match_iou=0.1, min_hits=2, max_age=10)
+        self.people = Tracker(high_score=0.5, low_score=0.1, min_hits=3, max_age=15) if people else None
+        self.identities = TrackIdentities()
+        self.memory: dict[int, _TrackMemory] = {}
+        self.people_seen: set[int] = set()
+        self.writer = VideoWriter(annotate_to, fps=source.fps or 25.0) if annotate_to else None
+        self.summary = CameraSummary(self.name)
+        self.labels: list[Label] = []
+        self.closed = False
+
+
+class VideoEngine:
+    """Runs many cameras through detection, tracking, recognition and rules.
+
+    Args:
+        engine: embeds the chosen face chips (its detector settings are not used here: see ``analyzer``).
+        gallery: who to recognise (None: no recognition; visitors are still counted by face).
+        watchlists: collections whose people raise ``watchlist.*`` events.
+        bus: where events go (default: nowhere but the summaries).
+        analyzer: frame analysis, local (default) or :class:`~faceplane.video.analyzer.ProcessAnalyzer`.
+        policy: when a face track gets another embedding.
+    """
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        gallery: Gallery | None = None,
+        watchlists: Sequence[str] = (),
+        bus: EventBus | None = None,
+        analyzer: Analyzer | None = None,
+        policy: ShotPolicy | None = None,
+    ) -> None:
+        if watchlists and gallery is None:
+            raise InvalidArgumentError("watchlists need a gallery")
+        for name in watchlists:
+            gallery.store.get_collection(name)  # type: ignore[union-attr]  # NotFoundError for a typo
+        self.engine = engine
+        self.gallery = gallery
+        self.watchlists = set(watchlists)
+        self.bus = bus or EventBus()
+        self.analyzer = analyzer or LocalAnalyzer()
+        self.policy = policy or ShotPolicy()
+        self.visitors = VisitorBook()
+        self.keep_unknown = gallery is not None
+        self.cameras: list[_Camera] = []
+        self._stop = threading.Event()
+
+    def add_camera(
+        self,
+        source: VideoSource,
+        *,
+        lines: Sequence[Line] = (),
+        zones: Sequence[Zone] = (),
+        annotate_to: str | None = None,
+        people: bool = False,
+    ) -> None:
+        """Add a camera; ``people=True`` applies lines and zones to person tracks instead of face tracks."""
+        if any(c.name == source.camera for c in self.cameras):
+            raise InvalidArgumentError(f"two cameras named {source.camera!r}; give each a distinct camera id")
+        cam = _Camera(len(self.cameras), source, CameraRules(lines, zones), annotate_to, people)
+        cam.identities = TrackIdentities(self.policy)
+        self.cameras.append(cam)
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to finish (thread-safe)."""
+        self._stop.set()
+
+    def status(self) -> list[SourceStatus]:
+        return [c.source.status for c in self.cameras]
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def run(self, *, duration_s: float | None = None) -> list[CameraSummary]:
+        """Process every camera until all sources end, :meth:`stop` is called, or ``duration_s`` passes."""
+        if not self.cameras:
+            raise InvalidArgumentError("no cameras: add_camera() first")
+        deadline = None if duration_s is None else time.monotonic() + duration_s
+        inflight: dict[int, tuple[Frame, Future[FrameAnalysis]]] = {}
+        for cam in self.cameras:
+            cam.source.start()
+        try:
+            while not self._stop.is_set() and (deadline is None or time.monotonic() < deadline):
+                for cam in self.cameras:
+                    if cam.index not in inflight and not cam.closed:
+                        frame = cam.source.read(timeout_s=0)
+                        if frame is not None:
+                            inflight[cam.index] = (frame, self.analyzer.submit(frame.image))
+                        elif cam.source.finished:
+                            self._close_camera(cam)
+                if not inflight:
+                    if all(c.closed for c in self.cameras):
+                        break
+                    time.sleep(0.005)
+                    continue
+                done, _ = wait([f for _, f in inflight.values()], timeout=0.2, return_when=FIRST_COMPLETED)
+                ready = [(i, fr, fut) for i, (fr, fut) in inflight.items() if fut in done]
+                for i, _, _ in ready:
+                    del inflight[i]
+                self._step(ready)
+        finally:
+            for cam in self.cameras:
+                cam.source.stop()
+                self._close_camera(cam)
+        return [c.summary for c in self.cameras]
+
+    def _step(self, ready: list[tuple[int, Frame, Future[FrameAnalysis]]]) -> None:
+        shots: list[_Shot] = []
+        done: list[tuple[_Camera, Frame]] = []
+        for i, frame, fut in ready:
+            cam = self.cameras[i]
+            try:
+                analysis = fut.result()
+            except Exception:
+                log.exception("camera %s: analysis of frame %d failed", cam.name, frame.index)
+                cam.summary.errors += 1
+                continue
+            shots += self._track(cam, frame, analysis)
+            done.append((cam, frame))
+        if shots:
+            self._recognise(shots)
+        for cam, frame in done:
+            self._finish_frame(cam, frame)
+
+    # -- per camera stages ----------------------------------------------------------------------
+    def _track(self, cam: _Camera, frame: Frame, analysis: FrameAnalysis) -> list[_Shot]:
+        if cam.rules is None:
+            h, w = frame.image.shape[:2]
+            cam.rules = cam.rules_template.in_pixels(w, h)
+            cam.summary.line_counts = cam.rules.counts
+        cam.summary.frames += 1
+        faces = analysis.faces
+        cam.summary.faces += len(faces)
+        tracks = cam.faces.update(faces.xyxy, faces.score)
+        shots: list[_Shot] = []
+        cam.labels = []
+        rule_ids: list[int] = []
+        rule_boxes: list[npt.NDArray[np.float32]] = []
+        for row in range(len(tracks)):
+            tid, det = int(tracks.track_id[row]), int(tracks.det_index[row])
+            box = tuple(float(v) for v in faces.xyxy[det])
+            mem = cam.memory.get(tid)
+            if mem is None:
+                mem = cam.memory[tid] = _TrackMemory(frame.t_s, frame.t_s, box)  # type: ignore[arg-type]
+                cam.summary.face_tracks += 1
+            mem.last_t, mem.box = frame.t_s, box  # type: ignore[assignment]
+            quality = float(faces.quality[det])
+            shot = _Shot(cam.index, tid, analysis.chips[det], quality, mem.box, frame)
+            if cam.identities.observe(tid, quality=quality):
+                shots.append(shot)
+            elif not mem.shots and (mem.spare is None or quality > mem.spare.quality):
+                mem.spare = shot
+            if cam.people is None:
+                rule_ids.append(tid)
+                rule_boxes.append(faces.xyxy[det])
+        for tid in cam.faces.ended:
+            shots += self._end_or_last_shot(cam, tid, frame)
+        anchor = "centre"
+        if cam.people is not None:
+            anchor = "bottom"
+            ptracks = cam.people.update(analysis.people_xyxy, analysis.people_score)
+            for row in range(len(ptracks)):
+                pid = int(ptracks.track_id[row])
+                cam.people_seen.add(pid)
+                rule_ids.append(pid)
+                rule_boxes.append(ptracks.xyxy[row])
+                cam.labels.append(Label(tuple(float(v) for v in ptracks.xyxy[row]), f"#{pid}", "person"))  # type: ignore[arg-type]
+            cam.summary.people_tracks = len(cam.people_seen)
+            for pid in cam.people.ended:
+                self._publish_hits(cam, cam.rules.end(pid, frame.t_s), frame)
+        points = anchor_points(np.array(rule_boxes).reshape(-1, 4), anchor)
+        self._publish_hits(cam, cam.rules.update(frame.t_s, rule_ids, points), frame)
+        return shots
+
+    def _end_or_last_shot(self, cam: _Camera, tid: int, frame: Frame) -> list[_Shot]:
+        """End a track now, or first embed its best shot if none was embedded (every track gets an answer)."""
+        mem = cam.memory.get(tid)
+        state = cam.identities.get(tid)
+        if mem is not None and mem.spare is not None and state.embedded == 0:
+            return [replace(mem.spare, final=True)]
+        self._end_face_track(cam, tid, frame)
+        return []
+
+    def _recognise(self, shots: list[_Shot]) -> None:
+        chips = np.stack([s.chip for s in shots])
+        embeddings = self.engine.embed_chips(chips)
+        if self.gallery is not None and len(self.gallery.index):
+            results = self.gallery.search(embeddings, k=3)
+        else:
+            results = [Identification([], 0.0) for _ in shots]
+        for shot, emb, result in zip(shots, embeddings, results, strict=True):
+            cam = self.cameras[shot.camera]
+            cam.summary.embeddings += 1
+            mem = cam.memory.get(shot.track_id)
+            if mem is None:  # the track ended while its shot was being embedded
+                continue
+            mem.shots.append((shot.quality, shot.chip, emb))
+            _, after = cam.identities.add_result(shot.track_id, result, emb)
+            self._update_alert(cam, shot, mem, after)
+            if shot.final:
+                self._end_face_track(cam, shot.track_id, shot.frame)
+
+    def _update_alert(self, cam: _Camera, shot: _Shot, mem: _TrackMemory, person: Candidate | None) -> None:
+        watched = person if person is not None and person.collection in self.watchlists else None
+        previous = mem.alert
+        if previous is not None and (watched is None or watched.person_id != previous.person_id):
+            self._watch_event("watchlist.end", cam, shot.track_id, previous, shot.frame.t_s, mem)
+            mem.alert = None
+        if watched is None:
+            return
+        if mem.alert is None:
+            mem.alert = watched
+            event = self._watch_event("watchlist.start", cam, shot.track_id, watched, shot.frame.t_s, mem, shot)
+            cam.summary.alert_latency_s.append(event.wall_s - shot.frame.wall_s)
+        elif watched.distance < mem.alert.distance - 0.02:  # a clearly better shot: new snapshot
+            mem.alert = watched
+            self._watch_event("watchlist.update", cam, shot.track_id, watched, shot.frame.t_s, mem, shot)
+
+    def _watch_event(
+        self,
+        kind: str,
+        cam: _Camera,
+        tid: int,
+        who: Candidate,
+        t_s: float,
+        mem: _TrackMemory,
+        shot: _Shot | None = None,
+    ) -> Event:
+        event = Event.new(
+            kind,
+            camera=cam.name,
+            t_s=t_s,
+            track_id=tid,
+            rule=who.collection,
+            person_id=who.person_id,
+            person_name=who.display_name,
+            collection=who.collection,
+            distance=round(who.distance, 4),
+            box=mem.box,
+            dwell_s=round(t_s - mem.first_t, 3) if kind == "watchlist.end" else None,
+        )
+        snapshot = _snapshot(shot.frame.image, shot.box) if shot is not None else None
+        cam.summary.events[kind] += 1
+        return self.bus.publish(event, snapshot)
+
+    def _end_face_track(self, cam: _Camera, tid: int, frame: Frame) -> None:
+        mem = cam.memory.pop(tid, None)
+        state = cam.identities.end(tid)
+        if mem is None:
+            return
+        if cam.people is None:
+            self._publish_hits(cam, cam.rules.end(tid, frame.t_s) if cam.rules else [], frame)
+        if mem.alert is not None:
+            self._watch_event("watchlist.end", cam, tid, mem.alert, mem.last_t, mem)
+        if not mem.shots:
+            return
+        _, chip, emb = max(mem.shots, key=lambda s: s[0])
+        person = state.person if state is not None else None
+        if self.visitors.see(frame.wall_s, person.person_id if person else None, emb):
+            self._simple_event("visitor.new", cam, tid, mem, person)
+        if person is None and self.keep_unknown and self.gallery is not None:
+            self.gallery.add_unknown_embeddings(emb[None], chip[None], source=cam.name)
+            self._simple_event("face.unknown", cam, tid, mem, None)
+
+    def _simple_event(self, kind: str, cam: _Camera, tid: int, mem: _TrackMemory, who: Candidate | None) -> None:
+        fields: dict[str, object] = {"box": mem.box, "dwell_s": round(mem.last_t - mem.first_t, 3)}
+        if who is not None:
+            fields.update(person_id=who.person_id, person_name=who.display_name, collection=who.collection)
+        cam.summary.events[kind] += 1
+        self.bus.publish(Event.new(kind, camera=cam.name, t_s=mem.last_t, track_id=tid, **fields))
+
+    def _publish_hits(self, cam: _Camera, hits: list[RuleHit], frame: Frame) -> None:
+        for hit in hits:
+            cam.summary.events[hit.kind] += 1
+            self.bus.publish(
+                Event.new(
+                    hit.kind,
+                    camera=cam.name,
+                    t_s=hit.t_s,
+                    track_id=hit.track_id,
+                    rule=hit.rule,
+                    direction=hit.direction,
+                    dwell_s=None if hit.dwell_s is None else round(hit.dwell_s, 3),
+                )
+            )
+
+    def _finish_frame(self, cam: _Camera, frame: Frame) -> None:
+        if cam.writer is None:
+            return
+        for tid, mem in cam.memory.items():
+            if mem.last_t != frame.t_s:
+                continue
+            person = cam.identities.get(tid).person
+            searched = cam.identities.get(tid).searched
+            if person is None:
+                cam.labels.append(
+                    Label(mem.box, f"#{tid} unknown" if searched else f"#{tid}", "unknown" if searched else "pending")
+                )
+            else:
+                status = "watchlist" if person.collection in self.watchlists else "known"
+                cam.labels.append(Label(mem.box, f"#{tid} {person.display_name} {person.distance:.2f}", status))
+        rules = cam.rules or CameraRules()
+        header = f"{cam.name}  t={frame.t_s:6.1f}s  visitors={self.visitors.count}"
+        if cam.people is not None:
+            header += f"  people={len(cam.people_seen)}"
+        cam.writer.write(
+            draw(frame.image, cam.labels, lines=rules.lines, zones=rules.zones, counts=rules.counts, header=header)
+        )
+
+    def _close_camera(self, cam: _Camera) -> None:
+        if cam.closed:
+            return
+        cam.closed = True
+        t_s = max((m.last_t for m in cam.memory.values()), default=0.0)
+        last = Frame(cam.name, -1, t_s, time.time(), np.zeros((1, 1, 3), np.uint8))
+        finals = [shot for tid in cam.faces.flush() for shot in self._end_or_last_shot(cam, tid, last)]
+        if finals:
+            self._recognise(finals)
+        for tid in list(cam.memory):  # anything left (should be nothing)
+            self._end_face_track(cam, tid, last)
+        if cam.people is not None and cam.rules is not None:
+            for pid in cam.people.flush():
+                self._publish_hits(cam, cam.rules.end(pid, t_s), last)
+        if cam.writer is not None:
+            cam.writer.close()
+        cam.summary.status = cam.source.status
+
+
+def _snapshot(image: npt.NDArray[np.uint8], box: tuple[float, float, float, float], margin: float = 0.8) -> bytes:
+    """JPEG of the face with ``margin`` x its size around it (context for an operator)."""
+    import cv2
+
+    h, w = image.shape[:2]
+    x1, y1, x2, y2 = box
+    mx, my = (x2 - x1) * margin, (y2 - y1) * margin
+    crop = image[max(0, int(y1 - my)) : min(h, int(y2 + my)), max(0, int(x1 - mx)) : min(w, int(x2 + mx))]
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
+    return bytes(buf) if ok else b""
