@@ -205,6 +205,9 @@ def _parser() -> argparse.ArgumentParser:
     from ._cli_gallery import add_gallery_commands, common_gallery_options
 
     add_gallery_commands(sub, common_gallery_options())
+    from ._cli_video import add_video_commands
+
+    add_video_commands(sub)
 
     p = sub.add_parser("demo", help="detect and verify faces on the shared sample photos")
     p.add_argument("--data", default=None, help="data folder (default: $FACEPLANE_DATA or ../shared/data)")

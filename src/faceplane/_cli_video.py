@@ -1,0 +1,164 @@
+"""``faceplane run SOURCE...``: video analytics from the command line.
+
+Every source (file, RTSP/RTMP/HTTP URL, ``webcam:0``) is analysed at ``--fps``; faces are tracked and
+recognised once per track against the gallery in ``--data-dir``; watchlist, line, zone and visitor
+events go to ``--events`` (JSON Lines) and, with a gallery, to ``<data-dir>/events``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from .errors import InvalidArgumentError
+from .events import EventBus, EventSink, EventStore, JsonlSink
+
+__all__ = ["add_video_commands"]
+
+
+def _annotate_path(base: str | None, camera: str, many: bool) -> str | None:
+    if not base:
+        return None
+    if not many:
+        return base
+    path = Path(base)
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in camera)
+    return str(path.with_name(f"{path.stem}-{safe}{path.suffix or '.mp4'}"))
+
+
+def _workers(value: str, cameras: int) -> int:
+    if value == "auto":
+        return 0 if cameras == 1 else min(cameras, os.cpu_count() or 1)
+    try:
+        n = int(value)
+    except ValueError:
+        raise InvalidArgumentError(f"--workers must be a number or 'auto', got {value!r}") from None
+    if n < 0:
+        raise InvalidArgumentError(f"--workers must be >= 0, got {n}")
+    return n
+
+
+def _summary_json(s: Any) -> dict[str, Any]:
+    status = s.status
+    return {
+        "camera": s.camera,
+        "frames": s.frames,
+        "faces": s.faces,
+        "face_tracks": s.face_tracks,
+        "embeddings": s.embeddings,
+        "people_tracks": s.people_tracks,
+        "events": dict(s.events),
+        "line_counts": s.line_counts,
+        "state": status.state.value if status else None,
+        "reason": status.reason if status else "",
+        "frames_dropped": status.frames_dropped if status else 0,
+    }
+
+
+def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    from .gallery.gallery import Gallery
+    from .pipeline import Engine
+    from .video import AnalyzerSettings, Line, LocalAnalyzer, ProcessAnalyzer, VideoEngine, VideoSource, Zone
+
+    lines = [Line.parse(t, f"line{i + 1}") for i, t in enumerate(args.line or [])]
+    zones = [Zone.parse(t, f"zone{i + 1}") for i, t in enumerate(args.zone or [])]
+    names = args.camera or []
+    if names and len(names) != len(args.sources):
+        raise InvalidArgumentError(f"{len(names)} --camera names for {len(args.sources)} sources")
+    sources = [
+        VideoSource(src, camera=names[i] if names else None, fps=args.fps, realtime=args.realtime, loop=args.loop)
+        for i, src in enumerate(args.sources)
+    ]
+    use_gallery = args.watchlist or args.data_dir_given or Path(args.data_dir).exists()
+    gallery = Gallery.open(args.data_dir, index=args.index) if use_gallery else None
+    sinks: list[EventSink] = []
+    events_file: TextIO | None = None
+    if args.events:
+        events_file = sys.stdout if args.events == "-" else open(args.events, "a", encoding="utf-8")  # noqa: SIM115
+        sinks.append(JsonlSink(events_file))
+    store = EventStore(Path(args.data_dir) / "events") if gallery is not None else None
+    settings = AnalyzerSettings(detector=args.detector, upsample=args.upsample, people=args.people)
+    workers = _workers(args.workers, len(sources))
+    analyzer = ProcessAnalyzer(settings, workers=workers) if workers else LocalAnalyzer(settings)
+    engine = gallery.engine if gallery is not None else Engine()
+    video = VideoEngine(
+        engine=engine,
+        gallery=gallery,
+        watchlists=args.watchlist or [],
+        bus=EventBus(sinks, store=store),
+        analyzer=analyzer,
+    )
+    try:
+        for src in sources:
+            annotate = _annotate_path(args.annotate, src.camera, len(sources) > 1)
+            video.add_camera(src, lines=lines, zones=zones, annotate_to=annotate, people=args.people)
+        summaries = video.run(duration_s=args.duration)
+    finally:
+        analyzer.close()
+        if store is not None:
+            store.close()
+        if gallery is not None:
+            gallery.close()
+        if events_file is not None and events_file is not sys.stdout:
+            events_file.close()
+    report = sys.stderr if args.events == "-" else out
+    failed = 0
+    for s in summaries:
+        failed += bool(s.status and s.status.state.value == "failed")
+        if args.json:
+            report.write(json.dumps(_summary_json(s)) + "\n")
+            continue
+        state = f"{s.status.state.value} {s.status.reason}".strip() if s.status else "?"
+        report.write(
+            f"{s.camera}: {state}; {s.frames} frames, {s.faces} faces, {s.face_tracks} face tracks, "
+            f"{s.embeddings} embeddings" + (f", {s.people_tracks} people" if args.people else "") + "\n"
+        )
+        for kind, n in sorted(s.events.items()):
+            report.write(f"  {kind}: {n}\n")
+        for line, counts in s.line_counts.items():
+            report.write(f"  {line}: in {counts['in']}, out {counts['out']}\n")
+    if video.visitors.count and not args.json:
+        report.write(f"unique visitors: {video.visitors.count}\n")
+    return 2 if failed else 0
+
+
+class _DataDir(argparse.Action):
+    def __call__(self, parser: Any, namespace: argparse.Namespace, values: Any, option: Any = None) -> None:
+        namespace.data_dir = values
+        namespace.data_dir_given = True
+
+
+def add_video_commands(sub: Any) -> None:
+    """Register ``faceplane run``."""
+    p = sub.add_parser("run", help="analyse video files, streams or webcams: track, recognise, alert, count")
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help="file, rtsp://..., http(s)://..., webcam:0")
+    p.add_argument(
+        "--data-dir",
+        "--gallery",
+        action=_DataDir,
+        default=os.environ.get("FACEPLANE_DATA_DIR", "faceplane-data"),
+        help="gallery folder to recognise against; events are kept in its events/ (default $FACEPLANE_DATA_DIR "
+        "or ./faceplane-data when it exists)",
+    )
+    p.set_defaults(data_dir_given=False)
+    p.add_argument("--index", choices=["exact", "faiss", "milvus"], default="exact", help="gallery vector index")
+    p.add_argument("--watchlist", action="append", metavar="COLLECTION", help="alert on people of this collection")
+    p.add_argument("--line", action="append", metavar="[NAME=]X1,Y1,X2,Y2", help="counting line (px or 0..1)")
+    p.add_argument("--zone", action="append", metavar="[NAME=]X1,Y1,...", help="dwell zone polygon (px or 0..1)")
+    p.add_argument("--events", metavar="FILE", help="append events as JSON Lines ('-' = stdout)")
+    p.add_argument("--annotate", metavar="OUT.mp4", help="write annotated video (one file per source)")
+    p.add_argument("--fps", type=float, default=5.0, help="analysed frames per second per source (default 5)")
+    p.add_argument("--camera", action="append", metavar="NAME", help="camera ids, one per source, in order")
+    p.add_argument("--people", action="store_true", help="detect and count people (lines/zones use person tracks)")
+    p.add_argument("--detector", choices=["hog", "cnn"], default="hog", help="face detector")
+    p.add_argument("--upsample", type=int, default=1, help="face detector upsampling (1: faces from ~40 px)")
+    p.add_argument("--workers", default="auto", help="detector processes (auto: one per source up to the cores)")
+    p.add_argument("--realtime", action="store_true", help="read files at their own speed, like cameras")
+    p.add_argument("--loop", action="store_true", help="restart files at their end")
+    p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON Lines")
+    p.set_defaults(func=_cmd_run)

@@ -1,0 +1,124 @@
+"""A watchlist person found in a real clip (face_recognition's Hamilton clip), strangers not alerted.
+
+The clip shows Lin-Manuel Miranda for ~7 s and then, for ~1 s, a man who is neither him nor Alex
+Lacamoire (distances > 0.68 to both). Lin-Manuel is enrolled from one photo.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import av
+import pytest
+
+from faceplane import Gallery
+from faceplane.cli import main
+from faceplane.events import EventBus, EventStore, MemorySink
+from faceplane.video import LocalAnalyzer, ProcessAnalyzer, VideoEngine, VideoSource
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def gallery_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("gallery")
+
+
+@pytest.fixture(scope="module")
+def gallery(gallery_dir, examples, engine):
+    g = Gallery.open(gallery_dir, engine=engine)
+    g.create_collection("watchlist")
+    g.create_collection("staff")
+    assert g.enroll("watchlist", [examples / "lin-manuel-miranda.png"], name="Lin-Manuel Miranda").template_ids
+    assert g.enroll("staff", [examples / "alex-lacamoire.png"], name="Alex Lacamoire").template_ids
+    yield g
+    g.close()
+
+
+def _run(gallery, sources, watchlists, tmp_path, analyzer=None):
+    sink = MemorySink()
+    store = EventStore(tmp_path / "events")
+    video = VideoEngine(
+        engine=gallery.engine,
+        gallery=gallery,
+        watchlists=watchlists,
+        bus=EventBus([sink], store=store),
+        analyzer=analyzer or LocalAnalyzer(),
+    )
+    for src in sources:
+        video.add_camera(src)
+    try:
+        return video.run(duration_s=300), sink, store
+    finally:
+        video.analyzer.close()
+
+
+def test_watchlist_person_alerted_with_snapshot(gallery, examples, tmp_path):
+    clip = str(examples / "short_hamilton_clip.mp4")
+    (summary,), sink, store = _run(gallery, [VideoSource(clip, fps=5)], ["watchlist"], tmp_path)
+
+    starts = sink.of_kind("watchlist.start")
+    assert starts, f"no watchlist alert; events: {summary.events}"
+    assert {e.person_name for e in sink.events if e.kind.startswith("watchlist.")} == {"Lin-Manuel Miranda"}
+    assert all(e.distance is not None and e.distance < 0.6 for e in starts)
+    # the main appearance (2.8 s - 7 s) is one alert, not one per frame
+    assert any(s.t_s < 3.5 and s.dwell_s is None for s in starts)
+    ends = sink.of_kind("watchlist.end")
+    assert len(ends) == len(starts) and max(e.dwell_s or 0 for e in ends) >= 3.0
+    for e in starts:
+        jpeg = (store.directory / e.snapshot).read_bytes()
+        assert jpeg[:2] == b"\xff\xd8" and len(jpeg) > 2000
+    # the stranger at the end is kept as an unknown face, never alerted
+    unknown = sink.of_kind("face.unknown")
+    assert len(unknown) == 1 and unknown[0].t_s > 7.0
+    assert not any(e.kind.startswith("watchlist.") and e.t_s > 7.2 for e in sink.events)
+    # recognition once per track: far fewer embeddings than faces detected
+    assert summary.face_tracks <= 4 and summary.embeddings <= 3 * summary.face_tracks
+    assert summary.embeddings < summary.faces / 3
+    assert store.count(kinds=["watchlist.start"]) == len(starts)
+
+
+def test_no_alert_when_the_person_is_not_on_the_watchlist(gallery, examples, tmp_path):
+    clip = str(examples / "short_hamilton_clip.mp4")
+    (summary,), sink, _ = _run(gallery, [VideoSource(clip, fps=5)], ["staff"], tmp_path)
+    assert summary.face_tracks >= 2
+    assert not [e for e in sink.events if e.kind.startswith("watchlist.")]
+
+
+def test_two_cameras_in_worker_processes(gallery, examples, tmp_path):
+    clip = str(examples / "short_hamilton_clip.mp4")
+    sources = [VideoSource(clip, camera=name, fps=3) for name in ("lobby", "gate")]
+    summaries, sink, _ = _run(gallery, sources, ["watchlist"], tmp_path, analyzer=ProcessAnalyzer(workers=2))
+    assert [s.camera for s in summaries] == ["lobby", "gate"]
+    for s in summaries:
+        assert s.frames == 28 and s.errors == 0
+    assert {e.camera for e in sink.of_kind("watchlist.start")} == {"lobby", "gate"}
+
+
+@pytest.mark.e2e
+def test_cli_run_events_and_annotated_video(gallery, gallery_dir, examples, tmp_path):
+    events, annotated = tmp_path / "events.jsonl", tmp_path / "out.mp4"
+    args = ["run", str(examples / "short_hamilton_clip.mp4"), "--data-dir", str(gallery_dir)]
+    args += ["--watchlist", "watchlist", "--events", str(events), "--annotate", str(annotated)]
+    args += ["--line", "door=0.5,0,0.5,1", "--json"]
+    out = io.StringIO()
+    assert main(args, out=out) == 0
+    summary = json.loads(out.getvalue().splitlines()[0])
+    assert summary["state"] == "ended" and summary["frames"] == 46
+    kinds = [json.loads(line)["kind"] for line in events.read_text().splitlines()]
+    assert "watchlist.start" in kinds
+    with av.open(str(annotated)) as video:
+        frames = sum(1 for _ in video.decode(video=0))
+    assert frames == 46
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [(["/no/such/clip.mp4"], "video file not found"), (["CLIP", "--line", "1,2,3"], "a line needs 4 numbers")],
+)
+def test_cli_run_bad_input(examples, tmp_path, capsys, extra, message):
+    extra = [str(examples / "short_hamilton_clip.mp4") if a == "CLIP" else a for a in extra]
+    assert main(["run", *extra, "--data-dir", str(tmp_path / "g")]) == 2
+    assert message in capsys.readouterr().err

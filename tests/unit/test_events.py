@@ -1,0 +1,60 @@
+"""Events: the SQLite store with snapshots, JSON Lines, the bus."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from faceplane.errors import InvalidArgumentError
+from faceplane.events import Event, EventBus, EventStore, JsonlSink, MemorySink
+
+
+def _event(kind="watchlist.start", camera="door", **fields):
+    return Event.new(kind, camera=camera, t_s=1.5, track_id=7, **fields)
+
+
+def test_unknown_kind_is_refused():
+    with pytest.raises(InvalidArgumentError, match="suspicion"):
+        Event.new("suspicion", camera="c", t_s=0, track_id=1)
+
+
+def test_store_keeps_events_and_snapshots(tmp_path):
+    store = EventStore(tmp_path)
+    jpeg = b"\xff\xd8fake-jpeg\xff\xd9"
+    saved = store.add(_event(person_id=3, person_name="Ann", box=(1.0, 2.0, 3.0, 4.0)), jpeg)
+    assert saved.snapshot is not None and (tmp_path / saved.snapshot).read_bytes() == jpeg
+    store.add(_event("line.crossed", camera="hall", rule="gate", direction="in"))
+    store.add(_event("zone.exit", camera="hall", rule="shelf", dwell_s=12.5))
+    store.close()
+
+    reopened = EventStore(tmp_path)  # persisted, not in memory
+    assert reopened.count() == 3
+    (got,) = reopened.query(person_id=3)
+    assert got == saved  # every field round-trips, box included
+    assert [e.kind for e in reopened.query(cameras=["hall"], kinds=["zone.exit"])] == ["zone.exit"]
+    assert len(reopened.query(limit=2)) == 2 and len(reopened.query(limit=2, offset=2)) == 1
+    assert reopened.query(since_s=saved.wall_s + 3600) == []
+    with pytest.raises(InvalidArgumentError):
+        reopened.query(limit=0)
+
+
+def test_jsonl_sink_writes_one_object_per_line():
+    out = io.StringIO()
+    sink = JsonlSink(out)
+    sink.emit(_event())
+    sink.emit(_event("visitor.new"))
+    lines = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert [x["kind"] for x in lines] == ["watchlist.start", "visitor.new"] and lines[0]["camera"] == "door"
+
+
+def test_bus_stores_first_and_survives_a_failing_sink(tmp_path):
+    class Broken:
+        def emit(self, event):
+            raise RuntimeError("webhook down")
+
+    memory = MemorySink()
+    bus = EventBus([Broken(), memory], store=EventStore(tmp_path))
+    published = bus.publish(_event(), b"jpeg")
+    assert memory.events == [published] and published.snapshot is not None  # sinks see the stored snapshot path
