@@ -67,7 +67,9 @@ def test_add_result_changes_identity_and_end_forgets():
     assert state is not None and len(state.results) == 2 and 4 not in ids.active()
 
 
-@pytest.mark.parametrize("kwargs", [{"min_quality": 1.5}, {"max_shots": 0}, {"fallback_after": 0}, {"refresh_after": 0}])
+@pytest.mark.parametrize(
+    "kwargs", [{"min_quality": 1.5}, {"max_shots": 0}, {"fallback_after": 0}, {"refresh_after": 0}]
+)
 def test_policy_rejects_bad_values(kwargs):
     with pytest.raises(InvalidArgumentError):
         ShotPolicy(**kwargs)
