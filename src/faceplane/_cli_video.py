@@ -81,7 +81,9 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         events_file = sys.stdout if args.events == "-" else open(args.events, "a", encoding="utf-8")  # noqa: SIM115
         sinks.append(JsonlSink(events_file))
     store = EventStore(Path(args.data_dir) / "events") if gallery is not None else None
-    settings = AnalyzerSettings(detector=args.detector, upsample=args.upsample, people=args.people)
+    settings = AnalyzerSettings(
+        detector=args.detector, upsample=args.upsample, people=args.people, detect_width=args.detect_width
+    )
     workers = _workers(args.workers, len(sources))
     analyzer = ProcessAnalyzer(settings, workers=workers) if workers else LocalAnalyzer(settings)
     engine = gallery.engine if gallery is not None else Engine()
@@ -156,6 +158,9 @@ def add_video_commands(sub: Any) -> None:
     p.add_argument("--people", action="store_true", help="detect and count people (lines/zones use person tracks)")
     p.add_argument("--detector", choices=["hog", "cnn"], default="hog", help="face detector")
     p.add_argument("--upsample", type=int, default=1, help="face detector upsampling (1: faces from ~40 px)")
+    p.add_argument(
+        "--detect-width", type=int, default=960, metavar="PX", help="detect on frames shrunk to this width (0: full)"
+    )
     p.add_argument("--workers", default="auto", help="detector processes (auto: one per source up to the cores)")
     p.add_argument("--realtime", action="store_true", help="read files at their own speed, like cameras")
     p.add_argument("--loop", action="store_true", help="restart files at their end")

@@ -58,6 +58,9 @@ class Engine:
             cost, and it is what lifts LFW View 1 DevTest from 98.8% to 99.1% (bench/lfw_verify.py).
         num_threads: onnxruntime threads per model (0 = one per core).
         max_pixels: decompression-bomb limit for decoded images.
+        detect_width: detect on a copy shrunk to this width (0 = full size); landmarks, chips and
+            quality still come from the full-size image. A 1280-px video frame detected at 640 costs
+            a quarter of the time, and ``upsample`` still finds faces from ~80 px of the original.
 
     Example:
         >>> engine = Engine(detector="hog")
@@ -77,14 +80,16 @@ class Engine:
         flip_tta: bool = True,
         num_threads: int = 0,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        detect_width: int = 0,
     ) -> None:
         if detector not in _CONFIDENCE_SCALE:
             raise InvalidArgumentError(f"detector must be one of {sorted(_CONFIDENCE_SCALE)}, got {detector!r}")
         if embedder not in ("onnx", "dlib"):
             raise InvalidArgumentError(f"embedder must be 'onnx' or 'dlib', got {embedder!r}")
-        if upsample < 0 or min_face_px < 0 or num_threads < 0:
+        if min(upsample, min_face_px, num_threads, detect_width) < 0:
             raise InvalidArgumentError(
-                f"upsample, min_face_px and num_threads must be >= 0; got {upsample}, {min_face_px}, {num_threads}"
+                "upsample, min_face_px, num_threads and detect_width must be >= 0; got "
+                f"{upsample}, {min_face_px}, {num_threads}, {detect_width}"
             )
         self.detector_name: DetectorName = detector
         self.upsample = upsample
@@ -93,6 +98,7 @@ class Engine:
         self.flip_tta = flip_tta
         self.num_threads = num_threads
         self.max_pixels = max_pixels
+        self.detect_width = detect_width
         self._shape = ShapePredictor(points=landmarks)
         self._lock = threading.Lock()
         self._detector: object | None = None
@@ -150,7 +156,7 @@ class Engine:
     def detect_detailed(self, image: ImageInput) -> tuple[Faces, npt.NDArray[np.uint8], QualityReport]:
         """Like :meth:`detect`, also returning the aligned chips (N, 150, 150, 3) and every quality cue."""
         rgb = self.load(image)
-        boxes, scores = self._get_detector().detect(rgb)  # type: ignore[attr-defined]
+        boxes, scores = self._detect_boxes(rgb)
         faces = Faces(xyxy=boxes, score=scores)
         if self.min_face_px:
             faces = faces[(faces.xyxy[:, 2] - faces.xyxy[:, 0]) >= self.min_face_px]
@@ -164,6 +170,18 @@ class Engine:
             chips, faces.xyxy, landmarks, faces.score, confidence_scale=_CONFIDENCE_SCALE[self.detector_name]
         )
         return faces.with_(landmarks=landmarks, quality=report.overall), chips, report
+
+    def _detect_boxes(self, rgb: npt.NDArray[np.uint8]) -> tuple[_F32, _F32]:
+        detector = self._get_detector()
+        width = rgb.shape[1]
+        if not self.detect_width or width <= self.detect_width:
+            return detector.detect(rgb)  # type: ignore[attr-defined]
+        import cv2
+
+        scale = width / self.detect_width
+        small = cv2.resize(rgb, (self.detect_width, round(rgb.shape[0] / scale)), interpolation=cv2.INTER_AREA)
+        boxes, scores = detector.detect(small)  # type: ignore[attr-defined]
+        return np.asarray(boxes, np.float32) * np.float32(scale), scores
 
     def embed_chips(self, chips: npt.NDArray[np.uint8]) -> _F32:
         """(N, 150, 150, 3) uint8 aligned chips -> (N, 128) float32 embeddings, in one batch."""

@@ -101,3 +101,15 @@ def test_cnn_engine_agrees_with_hog_engine(engine: Engine, examples):
         # same faces -> same people, whichever detector cut the chip
         d = faceplane.face_distance(a.embedding, b.embedding)
         assert (d.min(axis=1) < 0.4).all(), (name, d)
+
+
+def test_detect_width_keeps_boxes_and_full_size_chips(engine: Engine, examples):
+    """Detecting a 1920-px photo at 640 px finds the same face; chips come from the full-size image."""
+    full, full_chips, _ = engine.detect_detailed(examples / "obama-1080p.jpg")
+    small, small_chips, _ = Engine(detect_width=640).detect_detailed(examples / "obama-1080p.jpg")
+    assert len(full) == len(small) == 1
+    assert np.abs(full.xyxy - small.xyxy).max() < 0.03 * (full.xyxy[0, 2] - full.xyxy[0, 0])
+    emb = engine.embed_chips(np.concatenate([full_chips, small_chips]))
+    assert np.linalg.norm(emb[0] - emb[1]) < 0.1
+    with pytest.raises(faceplane.InvalidArgumentError):
+        Engine(detect_width=-1)

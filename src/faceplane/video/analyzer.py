@@ -52,19 +52,23 @@ class AnalyzerSettings:
         upsample: detector upsampling; 1 finds faces down to ~40 px, 0 only from ~80 px but 4x faster.
         min_face_px: ignore faces narrower than this (pixels).
         people: also detect people (for counting those whose face is not visible).
+        detect_width: detect faces on frames shrunk to this width (0: full size; default 960, so 1080p
+            cameras are detected at half size); see ``Engine``.
     """
 
     detector: Literal["hog", "cnn"] = "hog"
     upsample: int = 1
     min_face_px: int = 0
     people: bool = False
+    detect_width: int = 960
 
     def __post_init__(self) -> None:
         if self.detector not in ("hog", "cnn"):
             raise InvalidArgumentError(f"detector must be 'hog' or 'cnn' for video, got {self.detector!r}")
-        if self.upsample < 0 or self.min_face_px < 0:
+        if min(self.upsample, self.min_face_px, self.detect_width) < 0:
             raise InvalidArgumentError(
-                f"upsample and min_face_px must be >= 0, got {self.upsample}, {self.min_face_px}"
+                f"upsample, min_face_px and detect_width must be >= 0, got {self.upsample}, {self.min_face_px}, "
+                f"{self.detect_width}"
             )
 
 
@@ -78,7 +82,11 @@ class _Work:
 
     def __init__(self, settings: AnalyzerSettings) -> None:
         self.engine = Engine(
-            detector=settings.detector, upsample=settings.upsample, min_face_px=settings.min_face_px, num_threads=1
+            detector=settings.detector,
+            upsample=settings.upsample,
+            min_face_px=settings.min_face_px,
+            num_threads=1,
+            detect_width=settings.detect_width,
         )
         self.people = None
         if settings.people:
