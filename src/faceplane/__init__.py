@@ -9,6 +9,9 @@ The small API most users need::
     gallery = faceplane.Gallery.open("faceplane-data")   # 1:N: collections -> people -> templates
     faceplane.face_distance(faces.embedding, other.embedding)
 
+Video analytics (sources, tracking, recognition per track, rules, events) is in
+:mod:`faceplane.video`; events and their store in :mod:`faceplane.events`.
+
 Nothing is loaded at import; models load on first use.
 """
 
@@ -23,12 +26,13 @@ from .errors import (
     InvalidImageError,
     ModelError,
     NotFoundError,
+    SourceError,
 )
 from .gallery import Gallery
 from .images import load_image
 from .pipeline import Engine, NoFaceError
 from .quality import QualityReport, assess_quality
-from .types import EMBEDDING_DIM, Faces, Match
+from .types import EMBEDDING_DIM, Faces, Frame, Match
 from .verify import Calibration, face_distance, load_calibration, verify_embeddings
 
 __version__ = "0.1.0"
@@ -39,6 +43,7 @@ __all__ = [
     "Engine",
     "FaceplaneError",
     "Faces",
+    "Frame",
     "Gallery",
     "ImageError",
     "ImageNotFoundError",
@@ -50,6 +55,7 @@ __all__ = [
     "NoFaceError",
     "NotFoundError",
     "QualityReport",
+    "SourceError",
     "__version__",
     "assess_quality",
     "face_distance",

@@ -9,8 +9,22 @@ def test_all_names_exist_once():
 
 def test_public_names_are_the_curated_set():
     public = {n for n in dir(faceplane) if not n.startswith("_")} - {
-        "annotations", "errors", "images", "pipeline", "quality", "types", "verify",
-        "align", "geometry", "models", "cli", "demo", "evaluation", "gallery",
+        "annotations",
+        "errors",
+        "images",
+        "pipeline",
+        "quality",
+        "types",
+        "verify",
+        "align",
+        "geometry",
+        "models",
+        "cli",
+        "demo",
+        "evaluation",
+        "gallery",
+        "video",
+        "events",
     }
     assert public == set(faceplane.__all__) - {"__version__"}
 
@@ -29,3 +43,19 @@ def test_import_loads_no_model():
     code = "import sys, faceplane; print('dlib' in sys.modules, 'onnxruntime' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_video_import_opens_nothing():
+    import subprocess
+    import sys
+
+    code = "import sys, faceplane.video, faceplane.events; print(sorted({'av', 'dlib', 'onnxruntime', 'cv2'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_video_names_exist():
+    import faceplane.video
+
+    for name in faceplane.video.__all__:
+        assert hasattr(faceplane.video, name), name
