@@ -97,7 +97,14 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     try:
         for src in sources:
             annotate = _annotate_path(args.annotate, src.camera, len(sources) > 1)
-            video.add_camera(src, lines=lines, zones=zones, annotate_to=annotate, people=args.people)
+            video.add_camera(
+                src,
+                lines=lines,
+                zones=zones,
+                annotate_to=annotate,
+                people=args.people,
+                fixed_camera=not args.moving_camera,
+            )
         summaries = video.run(duration_s=args.duration)
     finally:
         analyzer.close()
@@ -156,6 +163,9 @@ def add_video_commands(sub: Any) -> None:
     p.add_argument("--fps", type=float, default=5.0, help="analysed frames per second per source (default 5)")
     p.add_argument("--camera", action="append", metavar="NAME", help="camera ids, one per source, in order")
     p.add_argument("--people", action="store_true", help="detect and count people (lines/zones use person tracks)")
+    p.add_argument(
+        "--moving-camera", action="store_true", help="no background model for people (PTZ, body-worn, phone)"
+    )
     p.add_argument("--detector", choices=["hog", "cnn"], default="hog", help="face detector")
     p.add_argument("--upsample", type=int, default=1, help="face detector upsampling (1: faces from ~40 px)")
     p.add_argument(

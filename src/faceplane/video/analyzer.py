@@ -92,7 +92,7 @@ class _Work:
         if settings.people:
             from .people import PersonDetector
 
-            self.people = PersonDetector()
+            self.people = PersonDetector()  # the per-camera foreground filter runs in the engine
 
     def __call__(self, image: npt.NDArray[np.uint8]) -> FrameAnalysis:
         faces, chips, _ = self.engine.detect_detailed(image)

@@ -46,6 +46,10 @@ __all__ = ["CameraSummary", "VideoEngine", "VisitorBook"]
 
 log = logging.getLogger(__name__)
 
+#: A person track counts as a person once seen in this many analysed frames (shorter ones are
+#: mostly fragments of a track the HOG people detector lost for a moment; bench/counting.py).
+PEOPLE_MIN_FRAMES = 5
+
 
 @dataclass
 class CameraSummary:
@@ -128,17 +132,27 @@ class _TrackMemory:
 class _Camera:
     """The state of one camera: trackers, identities, rules, annotation."""
 
-    def __init__(self, index: int, source: VideoSource, rules: CameraRules, annotate_to: str | None, people: bool):
+    def __init__(
+        self, index: int, source: VideoSource, rules: CameraRules, annotate_to: str | None, people: float | None
+    ):
         self.index = index
         self.source = source
         self.name = source.camera
         self.rules_template = rules
         self.rules: CameraRules | None = None  # resolved to pixels on the first frame
         self.faces = Tracker(high_score=0.0, low_score=0.0, match_iou=0.1, min_hits=2, max_age=10)
-        self.people = Tracker(high_score=0.5, low_score=0.1, min_hits=3, max_age=15) if people else None
+        # person tracker and count rule as tuned on PETS09-S2L1 and TUD-Campus (bench/counting.py)
+        self.people = None
+        self.foreground = None
+        if people is not None:
+            self.people = Tracker(high_score=0.8, low_score=0.0, match_iou=0.2, min_hits=3, max_age=30)
+            if people > 0:  # stateful: must see this camera's frames in order, so it lives here
+                from .people import ForegroundFilter
+
+                self.foreground = ForegroundFilter(min_fraction=people)
         self.identities = TrackIdentities()
         self.memory: dict[int, _TrackMemory] = {}
-        self.people_seen: set[int] = set()
+        self.people_life: Counter[int] = Counter()  # person track id -> analysed frames it was seen in
         self.writer = VideoWriter(annotate_to, fps=source.fps or 25.0) if annotate_to else None
         self.summary = CameraSummary(self.name)
         self.labels: list[Label] = []
@@ -190,11 +204,23 @@ class VideoEngine:
         zones: Sequence[Zone] = (),
         annotate_to: str | None = None,
         people: bool = False,
+        fixed_camera: bool = True,
     ) -> None:
-        """Add a camera; ``people=True`` applies lines and zones to person tracks instead of face tracks."""
+        """Add a camera.
+
+        Args:
+            source: where its frames come from (its ``camera`` id must be unique).
+            lines: counting lines; zones: dwell zones (pixels or frame fractions).
+            annotate_to: write an annotated MP4 here.
+            people: also track people (the analyzer must detect them: ``AnalyzerSettings(people=True)``);
+                lines and zones then apply to person tracks (feet) instead of face tracks (centre).
+            fixed_camera: the camera does not move: person boxes on the static background (a poster, a
+                coat stand) are dropped with a MOG2 background model.
+        """
         if any(c.name == source.camera for c in self.cameras):
             raise InvalidArgumentError(f"two cameras named {source.camera!r}; give each a distinct camera id")
-        cam = _Camera(len(self.cameras), source, CameraRules(lines, zones), annotate_to, people)
+        foreground = (0.2 if fixed_camera else 0.0) if people else None
+        cam = _Camera(len(self.cameras), source, CameraRules(lines, zones), annotate_to, foreground)
         cam.identities = TrackIdentities(self.policy)
         self.cameras.append(cam)
 
@@ -293,14 +319,18 @@ class VideoEngine:
         anchor = "centre"
         if cam.people is not None:
             anchor = "bottom"
-            ptracks = cam.people.update(analysis.people_xyxy, analysis.people_score)
+            pxyxy, pscore = analysis.people_xyxy, analysis.people_score
+            if cam.foreground is not None:
+                moving = cam.foreground(frame.image, pxyxy)
+                pxyxy, pscore = pxyxy[moving], pscore[moving]
+            ptracks = cam.people.update(pxyxy, pscore)
             for row in range(len(ptracks)):
                 pid = int(ptracks.track_id[row])
-                cam.people_seen.add(pid)
+                cam.people_life[pid] += 1
                 rule_ids.append(pid)
                 rule_boxes.append(ptracks.xyxy[row])
                 cam.labels.append(Label(tuple(float(v) for v in ptracks.xyxy[row]), f"#{pid}", "person"))  # type: ignore[arg-type]
-            cam.summary.people_tracks = len(cam.people_seen)
+            cam.summary.people_tracks = sum(n >= PEOPLE_MIN_FRAMES for n in cam.people_life.values())
             for pid in cam.people.ended:
                 self._publish_hits(cam, cam.rules.end(pid, frame.t_s), frame)
         points = anchor_points(np.array(rule_boxes).reshape(-1, 4), anchor)
@@ -437,7 +467,7 @@ class VideoEngine:
         rules = cam.rules or CameraRules()
         header = f"{cam.name}  t={frame.t_s:6.1f}s  visitors={self.visitors.count}"
         if cam.people is not None:
-            header += f"  people={len(cam.people_seen)}"
+            header += f"  people={cam.summary.people_tracks}"
         cam.writer.write(
             draw(frame.image, cam.labels, lines=rules.lines, zones=rules.zones, counts=rules.counts, header=header)
         )
