@@ -122,6 +122,7 @@ class VideoSource:
         timeout_s: give up opening or reading a stream after this many seconds without data.
         max_retries: reconnect attempts in a row before the source is ``failed`` (None: forever).
         queue_size: frames held for the analysis loop.
+        end_s: stop a file at this point of its timeline (seconds), like ``ffmpeg -t``.
 
     Raises:
         SourceError: the file does not exist or the source string is malformed.
@@ -139,11 +140,14 @@ class VideoSource:
         timeout_s: float = 10.0,
         max_retries: int | None = None,
         queue_size: int = 4,
+        end_s: float | None = None,
     ) -> None:
         if fps is not None and not fps > 0:
             raise InvalidArgumentError(f"fps must be > 0 or None, got {fps!r}")
         if not timeout_s > 0:
             raise InvalidArgumentError(f"timeout_s must be > 0, got {timeout_s!r}")
+        if end_s is not None and not end_s > 0:
+            raise InvalidArgumentError(f"end_s must be > 0 or None, got {end_s!r}")
         if queue_size < 1:
             raise InvalidArgumentError(f"queue_size must be >= 1, got {queue_size!r}")
         resolved, fmt, live = describe_source(url)
@@ -154,6 +158,7 @@ class VideoSource:
         self.loop = loop
         self.timeout_s = timeout_s
         self.max_retries = max_retries
+        self.end_s = end_s
         self.backoff_s = (0.25, 8.0)
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
         self._stop = threading.Event()
@@ -306,6 +311,9 @@ class VideoSource:
                 for frame in decoded:
                     got = True
                     self._on_frame(frame, clock)
+                if self.end_s is not None and clock.last_t >= self.end_s:
+                    self.loop = False  # the end of the requested span ends the source, loop or not
+                    break
         finally:
             container.close()
         return got
@@ -317,7 +325,7 @@ class VideoSource:
         if self._state != SourceState.LIVE:
             self._set_state(SourceState.LIVE)
         t_s = clock.time_of(frame.time)
-        if not clock.due(t_s):
+        if (self.end_s is not None and t_s >= self.end_s) or not clock.due(t_s):
             return
         if self.realtime and not self._spec.live:
             clock.pace(t_s, self._stop)

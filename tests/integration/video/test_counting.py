@@ -80,3 +80,37 @@ def test_pets09_count(data: Path):
     # (whole clip: 30 ids for 19 people, bench/counting.py); too few is the failure we must not see.
     assert people - 2 <= counted <= 2 * people, counted  # measured 16
     assert recall >= 0.75, recall  # measured 0.85
+
+
+def _gt_crossings(gt_path: Path, *, x: float, frames: int) -> dict[str, int]:
+    """Crossings of the vertical line at ``x`` by ground-truth feet in the first ``frames`` frames.
+
+    Direction as faceplane's line from (x, 0) to (x, H): "in" = right to left on screen.
+    """
+    g_frame, g_id, g_xyxy = _read_gt(gt_path)
+    counts = {"in": 0, "out": 0}
+    for pid in np.unique(g_id):
+        rows = np.flatnonzero((g_id == pid) & (g_frame < frames))
+        feet_x = (g_xyxy[rows, 0] + g_xyxy[rows, 2])[np.argsort(g_frame[rows])] / 2
+        side = np.sign(feet_x - x)
+        steps = np.diff(side[side != 0])
+        counts["in"] += int((steps < 0).sum())
+        counts["out"] += int((steps > 0).sum())
+    return counts
+
+
+def test_engine_counts_line_crossings_on_pets09(data: Path):
+    """The product path (`faceplane run --people --line`): in/out counts on PETS09's first 30 s vs ground truth."""
+    from faceplane import Engine
+    from faceplane.video import AnalyzerSettings, Line, LocalAnalyzer, VideoEngine, VideoSource
+
+    video = VideoEngine(engine=Engine(), analyzer=LocalAnalyzer(AnalyzerSettings(people=True)))
+    source = VideoSource(str(data / PETS_VIDEO), fps=5, end_s=30.0)
+    video.add_camera(source, lines=[Line.parse("0.5,0,0.5,1")], people=True)
+    (summary,) = video.run()
+    truth = _gt_crossings(data / MOT / "PETS09-S2L1/gt/gt.txt", x=384.0, frames=300)
+    counted = summary.line_counts["line"]
+    assert summary.frames == 150
+    for direction in ("in", "out"):
+        assert abs(counted[direction] - truth[direction]) <= 2, (counted, truth)  # measured in 7/7, out 3/2
+    assert 8 <= summary.people_tracks <= 20, summary.people_tracks  # 10 people in these 30 s; measured 16

@@ -78,3 +78,9 @@ def test_stop_ends_a_paced_file_promptly(clip):
     assert src.read(timeout_s=5) is not None
     src.stop(timeout_s=5)
     assert src.status.state == SourceState.STOPPED
+
+
+def test_end_s_stops_a_file_early(clip):
+    with VideoSource(str(clip), fps=5, end_s=3.0) as src:
+        frames = list(src.frames())
+    assert len(frames) == 15 and frames[-1].t_s < 3.0 and src.status.state == SourceState.ENDED
