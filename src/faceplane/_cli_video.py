@@ -105,7 +105,12 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
                 people=args.people,
                 fixed_camera=not args.moving_camera,
             )
-        summaries = video.run(duration_s=args.duration)
+        interrupted = False
+        try:
+            summaries = video.run(duration_s=args.duration)
+        except KeyboardInterrupt:  # Ctrl-C is how a live run stops: still report what it saw
+            interrupted = True
+            summaries = video.summaries()
     finally:
         analyzer.close()
         if store is not None:
@@ -132,7 +137,7 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             report.write(f"  {line}: in {counts['in']}, out {counts['out']}\n")
     if video.visitors.count and not args.json:
         report.write(f"unique visitors: {video.visitors.count}\n")
-    return 2 if failed else 0
+    return 130 if interrupted else 2 if failed else 0
 
 
 class _DataDir(argparse.Action):

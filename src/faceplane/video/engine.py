@@ -228,6 +228,10 @@ class VideoEngine:
         """Ask :meth:`run` to finish (thread-safe)."""
         self._stop.set()
 
+    def summaries(self) -> list[CameraSummary]:
+        """What each camera did so far (complete once :meth:`run` has returned or been interrupted)."""
+        return [c.summary for c in self.cameras]
+
     def status(self) -> list[SourceStatus]:
         return [c.source.status for c in self.cameras]
 
