@@ -264,11 +264,14 @@ class VideoSource:
         try:
             while not self._stop.is_set():
                 self._set_state(SourceState.CONNECTING, self._reason)
+                decoded_before = self._decoded
                 try:
-                    got_frames = self._read_once(clock)
+                    self._read_once(clock)
                     error = "stream ended" if self._spec.live else ""
                 except Exception as exc:  # FFmpeg and OS errors from open or demux
-                    got_frames, error = False, _describe_error(exc)
+                    error = self._describe_error(exc)
+                # a stream that played and then broke is not a failed attempt: only attempts in a row count
+                got_frames = self._decoded > decoded_before
                 if self._stop.is_set():
                     break
                 if not self._spec.live and not error and self.loop and got_frames:
@@ -288,10 +291,18 @@ class VideoSource:
         finally:
             self._put(_END, block=True)
 
+    def _describe_error(self, exc: BaseException) -> str:
+        if type(exc).__name__ == "ExitError":  # PyAV's interrupt callback: our own timeout fired
+            return f"no data for {self.timeout_s:g} s"
+        return mask_credentials(str(exc) or type(exc).__name__)[:300]
+
     def _read_once(self, clock: _Timeline) -> bool:
         """Open the source and decode until it ends; True if any frame was decoded."""
         import av  # lazy: FFmpeg loads only when video is used
 
+        # RTSP over TCP: survives NAT and packet loss. A camera that keeps the connection open but sends
+        # nothing is caught by PyAV's read timeout, after one to two timeout_s (FFmpeg's RTSP demuxer
+        # hands out one buffered packet at the first interrupt).
         options = {"rtsp_transport": "tcp"} if self._spec.url.startswith("rtsp") else {}
         container = av.open(
             self._spec.url, format=self._spec.format, options=options, timeout=(self.timeout_s, self.timeout_s)
@@ -400,6 +411,3 @@ class _Timeline:
             stop.wait(delay)
 
 
-def _describe_error(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return mask_credentials(text)[:300]
