@@ -171,7 +171,12 @@ def add_video_commands(sub: Any) -> None:
     p.add_argument(
         "--moving-camera", action="store_true", help="no background model for people (PTZ, body-worn, phone)"
     )
-    p.add_argument("--detector", choices=["hog", "cnn"], default="hog", help="face detector")
+    p.add_argument(
+        "--detector",
+        choices=["hog", "cnn", "blazeface"],
+        default="hog",
+        help="face detector (blazeface: needs the faceplane[mediapipe] extra)",
+    )
     p.add_argument("--upsample", type=int, default=1, help="face detector upsampling (1: faces from ~40 px)")
     p.add_argument(
         "--detect-width", type=int, default=960, metavar="PX", help="detect on frames shrunk to this width (0: full)"

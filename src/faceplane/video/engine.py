@@ -129,6 +129,17 @@ class _TrackMemory:
     spare: _Shot | None = None  # the best shot not embedded, used if the track ends without any
 
 
+@dataclass
+class _Episode:
+    """One watchlist alert on one camera: a person's visit, over one or more tracks."""
+
+    who: Candidate  # best match so far (its shot is the latest snapshot)
+    first_t: float
+    last_t: float
+    tracks: set[int]  # tracks of this person still alive
+    last_track: int
+
+
 class _Camera:
     """The state of one camera: trackers, identities, rules, annotation."""
 
@@ -156,6 +167,7 @@ class _Camera:
         self.writer = VideoWriter(annotate_to, fps=source.fps or 25.0) if annotate_to else None
         self.summary = CameraSummary(self.name)
         self.labels: list[Label] = []
+        self.episodes: dict[int, _Episode] = {}  # person id -> open watchlist alert
         self.closed = False
 
 
@@ -169,6 +181,9 @@ class VideoEngine:
         bus: where events go (default: nowhere but the summaries).
         analyzer: frame analysis, local (default) or :class:`~faceplane.video.analyzer.ProcessAnalyzer`.
         policy: when a face track gets another embedding.
+        alert_gap_s: a watchlist person unseen on a camera for this long ends their alert
+            (``watchlist.end``); seen again sooner, the same alert goes on (tracks often break when a
+            face turns away or frames are dropped, and operators want one alert per visit).
     """
 
     def __init__(
@@ -180,7 +195,10 @@ class VideoEngine:
         bus: EventBus | None = None,
         analyzer: Analyzer | None = None,
         policy: ShotPolicy | None = None,
+        alert_gap_s: float = 10.0,
     ) -> None:
+        if not alert_gap_s >= 0:
+            raise InvalidArgumentError(f"alert_gap_s must be >= 0, got {alert_gap_s!r}")
         if watchlists and gallery is None:
             raise InvalidArgumentError("watchlists need a gallery")
         for name in watchlists:
@@ -191,6 +209,7 @@ class VideoEngine:
         self.bus = bus or EventBus()
         self.analyzer = analyzer or LocalAnalyzer()
         self.policy = policy or ShotPolicy()
+        self.alert_gap_s = alert_gap_s
         self.visitors = VisitorBook()
         self.keep_unknown = gallery is not None
         self.cameras: list[_Camera] = []
@@ -309,6 +328,8 @@ class VideoEngine:
                 mem = cam.memory[tid] = _TrackMemory(frame.t_s, frame.t_s, box)  # type: ignore[arg-type]
                 cam.summary.face_tracks += 1
             mem.last_t, mem.box = frame.t_s, box  # type: ignore[assignment]
+            if mem.alert is not None and mem.alert.person_id in cam.episodes:
+                cam.episodes[mem.alert.person_id].last_t = frame.t_s
             quality = float(faces.quality[det])
             shot = _Shot(cam.index, tid, analysis.chips[det], quality, mem.box, frame)
             if cam.identities.observe(tid, quality=quality):
@@ -370,20 +391,40 @@ class VideoEngine:
                 self._end_face_track(cam, shot.track_id, shot.frame)
 
     def _update_alert(self, cam: _Camera, shot: _Shot, mem: _TrackMemory, person: Candidate | None) -> None:
+        """Fold a track's (new) identity into the camera's alert episodes (one per watchlist person)."""
+        tid, t_s = shot.track_id, shot.frame.t_s
         watched = person if person is not None and person.collection in self.watchlists else None
-        previous = mem.alert
-        if previous is not None and (watched is None or watched.person_id != previous.person_id):
-            self._watch_event("watchlist.end", cam, shot.track_id, previous, shot.frame.t_s, mem)
+        if mem.alert is not None and (watched is None or watched.person_id != mem.alert.person_id):
+            self._leave_episode(cam, mem.alert.person_id, tid, t_s)  # the vote changed its mind
             mem.alert = None
         if watched is None:
             return
-        if mem.alert is None:
-            mem.alert = watched
-            event = self._watch_event("watchlist.start", cam, shot.track_id, watched, shot.frame.t_s, mem, shot)
+        mem.alert = watched
+        episode = cam.episodes.get(watched.person_id)
+        if episode is None:
+            cam.episodes[watched.person_id] = _Episode(watched, t_s, t_s, {tid}, tid)
+            event = self._watch_event("watchlist.start", cam, tid, watched, t_s, mem.box, shot=shot)
             cam.summary.alert_latency_s.append(event.wall_s - shot.frame.wall_s)
-        elif watched.distance < mem.alert.distance - 0.02:  # a clearly better shot: new snapshot
-            mem.alert = watched
-            self._watch_event("watchlist.update", cam, shot.track_id, watched, shot.frame.t_s, mem, shot)
+            return
+        episode.tracks.add(tid)
+        episode.last_t, episode.last_track = max(episode.last_t, t_s), tid
+        if watched.distance < episode.who.distance - 0.02:  # a clearly better shot: a new snapshot
+            episode.who = watched
+            self._watch_event("watchlist.update", cam, tid, watched, t_s, mem.box, shot=shot)
+
+    def _leave_episode(self, cam: _Camera, person_id: int, tid: int, t_s: float) -> None:
+        episode = cam.episodes.get(person_id)
+        if episode is not None:
+            episode.tracks.discard(tid)
+            episode.last_t = max(episode.last_t, t_s)
+
+    def _close_episodes(self, cam: _Camera, t_s: float, *, all_: bool = False) -> None:
+        """End the alerts of people gone for ``alert_gap_s`` (all of them when the camera closes)."""
+        for pid, ep in list(cam.episodes.items()):
+            if all_ or (not ep.tracks and t_s - ep.last_t >= self.alert_gap_s):
+                del cam.episodes[pid]
+                dwell = round(ep.last_t - ep.first_t, 3)
+                self._watch_event("watchlist.end", cam, ep.last_track, ep.who, ep.last_t, None, dwell_s=dwell)
 
     def _watch_event(
         self,
@@ -392,7 +433,9 @@ class VideoEngine:
         tid: int,
         who: Candidate,
         t_s: float,
-        mem: _TrackMemory,
+        box: tuple[float, float, float, float] | None,
+        *,
+        dwell_s: float | None = None,
         shot: _Shot | None = None,
     ) -> Event:
         event = Event.new(
@@ -405,8 +448,8 @@ class VideoEngine:
             person_name=who.display_name,
             collection=who.collection,
             distance=round(who.distance, 4),
-            box=mem.box,
-            dwell_s=round(t_s - mem.first_t, 3) if kind == "watchlist.end" else None,
+            box=box,
+            dwell_s=dwell_s,
         )
         snapshot = _snapshot(shot.frame.image, shot.box) if shot is not None else None
         cam.summary.events[kind] += 1
@@ -420,7 +463,7 @@ class VideoEngine:
         if cam.people is None:
             self._publish_hits(cam, cam.rules.end(tid, frame.t_s) if cam.rules else [], frame)
         if mem.alert is not None:
-            self._watch_event("watchlist.end", cam, tid, mem.alert, mem.last_t, mem)
+            self._leave_episode(cam, mem.alert.person_id, tid, mem.last_t)
         if not mem.shots:
             return
         _, chip, emb = max(mem.shots, key=lambda s: s[0])
@@ -454,6 +497,7 @@ class VideoEngine:
             )
 
     def _finish_frame(self, cam: _Camera, frame: Frame) -> None:
+        self._close_episodes(cam, frame.t_s)
         if cam.writer is None:
             return
         for tid, mem in cam.memory.items():
@@ -487,6 +531,7 @@ class VideoEngine:
             self._recognise(finals)
         for tid in list(cam.memory):  # anything left (should be nothing)
             self._end_face_track(cam, tid, last)
+        self._close_episodes(cam, t_s, all_=True)
         if cam.people is not None and cam.rules is not None:
             for pid in cam.people.flush():
                 self._publish_hits(cam, cam.rules.end(pid, t_s), last)

@@ -121,7 +121,8 @@ class VideoSource:
         loop: start a file again at its end (for soak tests and benchmarks).
         timeout_s: give up opening or reading a stream after this many seconds without data.
         max_retries: reconnect attempts in a row before the source is ``failed`` (None: forever).
-        queue_size: frames held for the analysis loop.
+        queue_size: frames held for the analysis loop (default: 1 for live and realtime sources, so the
+            analysis always gets the freshest frame and alerts are not delayed by a backlog; 4 for files).
         end_s: stop a file at this point of its timeline (seconds), like ``ffmpeg -t``.
 
     Raises:
@@ -139,7 +140,7 @@ class VideoSource:
         loop: bool = False,
         timeout_s: float = 10.0,
         max_retries: int | None = None,
-        queue_size: int = 4,
+        queue_size: int | None = None,
         end_s: float | None = None,
     ) -> None:
         if fps is not None and not fps > 0:
@@ -148,7 +149,7 @@ class VideoSource:
             raise InvalidArgumentError(f"timeout_s must be > 0, got {timeout_s!r}")
         if end_s is not None and not end_s > 0:
             raise InvalidArgumentError(f"end_s must be > 0 or None, got {end_s!r}")
-        if queue_size < 1:
+        if queue_size is not None and queue_size < 1:
             raise InvalidArgumentError(f"queue_size must be >= 1, got {queue_size!r}")
         resolved, fmt, live = describe_source(url)
         self._spec = _Spec(resolved, fmt, live)
@@ -160,7 +161,7 @@ class VideoSource:
         self.max_retries = max_retries
         self.end_s = end_s
         self.backoff_s = (0.25, 8.0)
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size or (1 if self.realtime else 4))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()

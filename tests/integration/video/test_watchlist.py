@@ -36,7 +36,7 @@ def gallery(gallery_dir, examples, engine):
     g.close()
 
 
-def _run(gallery, sources, watchlists, tmp_path, analyzer=None):
+def _run(gallery, sources, watchlists, tmp_path, analyzer=None, alert_gap_s=10.0):
     sink = MemorySink()
     store = EventStore(tmp_path / "events")
     video = VideoEngine(
@@ -45,6 +45,7 @@ def _run(gallery, sources, watchlists, tmp_path, analyzer=None):
         watchlists=watchlists,
         bus=EventBus([sink], store=store),
         analyzer=analyzer or LocalAnalyzer(),
+        alert_gap_s=alert_gap_s,
     )
     for src in sources:
         video.add_camera(src)
@@ -62,10 +63,11 @@ def test_watchlist_person_alerted_with_snapshot(gallery, examples, tmp_path):
     assert starts, f"no watchlist alert; events: {summary.events}"
     assert {e.person_name for e in sink.events if e.kind.startswith("watchlist.")} == {"Lin-Manuel Miranda"}
     assert all(e.distance is not None and e.distance < 0.6 for e in starts)
-    # the main appearance (2.8 s - 7 s) is one alert, not one per frame
-    assert any(s.t_s < 3.5 and s.dwell_s is None for s in starts)
-    ends = sink.of_kind("watchlist.end")
-    assert len(ends) == len(starts) and max(e.dwell_s or 0 for e in ends) >= 3.0
+    # one visit, one alert: seen at 0.2-0.6 s and 2.8-7 s (two tracks, 2.2 s apart, < alert_gap_s)
+    assert len(starts) == 1 and starts[0].t_s < 0.5
+    (end,) = sink.of_kind("watchlist.end")
+    assert end.dwell_s is not None and 6.0 <= end.dwell_s <= 7.5
+    assert sink.of_kind("watchlist.update"), "better shots later in the visit should refresh the snapshot"
     for e in starts:
         jpeg = (store.directory / e.snapshot).read_bytes()
         assert jpeg[:2] == b"\xff\xd8" and len(jpeg) > 2000
@@ -77,6 +79,12 @@ def test_watchlist_person_alerted_with_snapshot(gallery, examples, tmp_path):
     assert summary.face_tracks <= 4 and summary.embeddings <= 3 * summary.face_tracks
     assert summary.embeddings < summary.faces / 3
     assert store.count(kinds=["watchlist.start"]) == len(starts)
+
+
+def test_alert_gap_zero_gives_one_alert_per_track(gallery, examples, tmp_path):
+    clip = str(examples / "short_hamilton_clip.mp4")
+    _, sink, _ = _run(gallery, [VideoSource(clip, fps=5)], ["watchlist"], tmp_path, alert_gap_s=0.0)
+    assert len(sink.of_kind("watchlist.start")) == len(sink.of_kind("watchlist.end")) == 2
 
 
 def test_no_alert_when_the_person_is_not_on_the_watchlist(gallery, examples, tmp_path):
