@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, NotFoundError
 from ..events import Event, EventBus
 from ..gallery.gallery import Gallery
 from ..gallery.records import Candidate, Identification
@@ -110,7 +110,7 @@ class VisitorBook:
 
 @dataclass
 class _Shot:
-    camera: int
+    camera: _Camera
     track_id: int
     chip: npt.NDArray[np.uint8]
     quality: float
@@ -143,10 +143,7 @@ class _Episode:
 class _Camera:
     """The state of one camera: trackers, identities, rules, annotation."""
 
-    def __init__(
-        self, index: int, source: VideoSource, rules: CameraRules, annotate_to: str | None, people: float | None
-    ):
-        self.index = index
+    def __init__(self, source: VideoSource, rules: CameraRules, annotate_to: str | None, people: float | None):
         self.source = source
         self.name = source.camera
         self.rules_template = rules
@@ -169,6 +166,8 @@ class _Camera:
         self.labels: list[Label] = []
         self.episodes: dict[int, _Episode] = {}  # person id -> open watchlist alert
         self.closed = False
+        self.removing = False
+        self.retired = threading.Event()
 
 
 class VideoEngine:
@@ -213,7 +212,9 @@ class VideoEngine:
         self.visitors = VisitorBook()
         self.keep_unknown = gallery is not None
         self.cameras: list[_Camera] = []
+        self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._running = threading.Event()
 
     def add_camera(
         self,
@@ -236,12 +237,38 @@ class VideoEngine:
             fixed_camera: the camera does not move: person boxes on the static background (a poster, a
                 coat stand) are dropped with a MOG2 background model.
         """
-        if any(c.name == source.camera for c in self.cameras):
-            raise InvalidArgumentError(f"two cameras named {source.camera!r}; give each a distinct camera id")
         foreground = (0.2 if fixed_camera else 0.0) if people else None
-        cam = _Camera(len(self.cameras), source, CameraRules(lines, zones), annotate_to, foreground)
+        cam = _Camera(source, CameraRules(lines, zones), annotate_to, foreground)
         cam.identities = TrackIdentities(self.policy)
-        self.cameras.append(cam)
+        with self._lock:
+            if any(c.name == source.camera for c in self.cameras):
+                raise InvalidArgumentError(f"two cameras named {source.camera!r}; give each a distinct camera id")
+            self.cameras.append(cam)
+
+    def remove_camera(self, camera: str) -> CameraSummary:
+        """Stop a camera (also while :meth:`run` is going): its tracks end and their events are published.
+
+        Raises:
+            NotFoundError: no camera with that id.
+        """
+        with self._lock:
+            cam = next((c for c in self.cameras if c.name == camera), None)
+            if cam is None:
+                raise NotFoundError(f"no camera {camera!r}")
+            cam.removing = True
+        if not self._running.is_set():
+            self._retire(cam)
+        else:
+            cam.retired.wait(30)
+        return cam.summary
+
+    def _retire(self, cam: _Camera) -> None:
+        cam.source.stop()
+        self._close_camera(cam)
+        with self._lock:
+            if cam in self.cameras:
+                self.cameras.remove(cam)
+        cam.retired.set()
 
     def stop(self) -> None:
         """Ask :meth:`run` to finish (thread-safe)."""
@@ -255,44 +282,58 @@ class VideoEngine:
         return [c.source.status for c in self.cameras]
 
     # -- the loop ---------------------------------------------------------------------------------
-    def run(self, *, duration_s: float | None = None) -> list[CameraSummary]:
-        """Process every camera until all sources end, :meth:`stop` is called, or ``duration_s`` passes."""
-        if not self.cameras:
+    def run(self, *, duration_s: float | None = None, forever: bool = False) -> list[CameraSummary]:
+        """Process every camera until all sources end, :meth:`stop` is called, or ``duration_s`` passes.
+
+        Args:
+            duration_s: stop after this many seconds.
+            forever: keep running when no camera is left (a server adds and removes cameras while it runs).
+        """
+        if not self.cameras and not forever:
             raise InvalidArgumentError("no cameras: add_camera() first")
         deadline = None if duration_s is None else time.monotonic() + duration_s
-        inflight: dict[int, tuple[Frame, Future[FrameAnalysis]]] = {}
-        for cam in self.cameras:
-            cam.source.start()
+        inflight: dict[str, tuple[_Camera, Frame, Future[FrameAnalysis]]] = {}
+        self._running.set()
         try:
             while not self._stop.is_set() and (deadline is None or time.monotonic() < deadline):
-                for cam in self.cameras:
-                    if cam.index not in inflight and not cam.closed:
-                        frame = cam.source.read(timeout_s=0)
-                        if frame is not None:
-                            inflight[cam.index] = (frame, self.analyzer.submit(frame.image))
-                        elif cam.source.finished:
-                            self._close_camera(cam)
+                self._feed(inflight)
                 if not inflight:
-                    if all(c.closed for c in self.cameras):
+                    if not forever and all(c.closed for c in self.cameras):
                         break
                     time.sleep(0.005)
                     continue
-                done, _ = wait([f for _, f in inflight.values()], timeout=0.2, return_when=FIRST_COMPLETED)
-                ready = [(i, fr, fut) for i, (fr, fut) in inflight.items() if fut in done]
-                for i, _, _ in ready:
-                    del inflight[i]
+                done, _ = wait([f for _, _, f in inflight.values()], timeout=0.2, return_when=FIRST_COMPLETED)
+                ready = [(cam, fr, fut) for cam, fr, fut in inflight.values() if fut in done]
+                for cam, _, _ in ready:
+                    del inflight[cam.name]
                 self._step(ready)
         finally:
-            for cam in self.cameras:
+            self._running.clear()
+            for cam in list(self.cameras):
                 cam.source.stop()
                 self._close_camera(cam)
-        return [c.summary for c in self.cameras]
+                if cam.removing:
+                    self._retire(cam)
+        return self.summaries()
 
-    def _step(self, ready: list[tuple[int, Frame, Future[FrameAnalysis]]]) -> None:
+    def _feed(self, inflight: dict[str, tuple[_Camera, Frame, Future[FrameAnalysis]]]) -> None:
+        """Give every idle camera's next frame to the analyzer; retire removed cameras."""
+        with self._lock:
+            cameras = list(self.cameras)
+        for cam in cameras:
+            if cam.removing and cam.name not in inflight:
+                self._retire(cam)
+            elif cam.name not in inflight and not cam.closed:
+                frame = cam.source.start().read(timeout_s=0)
+                if frame is not None:
+                    inflight[cam.name] = (cam, frame, self.analyzer.submit(frame.image))
+                elif cam.source.finished:
+                    self._close_camera(cam)
+
+    def _step(self, ready: list[tuple[_Camera, Frame, Future[FrameAnalysis]]]) -> None:
         shots: list[_Shot] = []
         done: list[tuple[_Camera, Frame]] = []
-        for i, frame, fut in ready:
-            cam = self.cameras[i]
+        for cam, frame, fut in ready:
             try:
                 analysis = fut.result()
             except Exception:
@@ -331,7 +372,7 @@ class VideoEngine:
             if mem.alert is not None and mem.alert.person_id in cam.episodes:
                 cam.episodes[mem.alert.person_id].last_t = frame.t_s
             quality = float(faces.quality[det])
-            shot = _Shot(cam.index, tid, analysis.chips[det], quality, mem.box, frame)
+            shot = _Shot(cam, tid, analysis.chips[det], quality, mem.box, frame)
             if cam.identities.observe(tid, quality=quality):
                 shots.append(shot)
             elif not mem.shots and (mem.spare is None or quality > mem.spare.quality):
@@ -379,7 +420,7 @@ class VideoEngine:
         else:
             results = [Identification([], 0.0) for _ in shots]
         for shot, emb, result in zip(shots, embeddings, results, strict=True):
-            cam = self.cameras[shot.camera]
+            cam = shot.camera
             cam.summary.embeddings += 1
             mem = cam.memory.get(shot.track_id)
             if mem is None:  # the track ended while its shot was being embedded

@@ -130,3 +130,29 @@ def test_cli_run_bad_input(examples, tmp_path, capsys, extra, message):
     extra = [str(examples / "short_hamilton_clip.mp4") if a == "CLIP" else a for a in extra]
     assert main(["run", *extra, "--data-dir", str(tmp_path / "g")]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_cameras_added_and_removed_while_running(gallery, examples, tmp_path):
+    """A server adds and removes cameras while the engine runs; removing one ends its alert."""
+    import threading
+    import time
+
+    sink = MemorySink()
+    video = VideoEngine(engine=gallery.engine, gallery=gallery, watchlists=["watchlist"], bus=EventBus([sink]))
+    runner = threading.Thread(target=video.run, kwargs={"forever": True})
+    runner.start()
+    try:
+        clip = str(examples / "short_hamilton_clip.mp4")
+        video.add_camera(VideoSource(clip, camera="door", fps=5, realtime=True, loop=True))
+        deadline = time.monotonic() + 60
+        while not sink.of_kind("watchlist.start") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert sink.of_kind("watchlist.start"), video.status()
+        summary = video.remove_camera("door")
+        assert summary.frames > 0 and video.cameras == []
+        assert [e.camera for e in sink.of_kind("watchlist.end")] == ["door"]  # the open alert was closed
+        assert runner.is_alive()  # the engine keeps running with no camera
+    finally:
+        video.stop()
+        runner.join(30)
+    assert not runner.is_alive()
