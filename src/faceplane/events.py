@@ -18,9 +18,11 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import queue
 import sqlite3
 import threading
 import time
@@ -32,7 +34,7 @@ from typing import IO, Protocol
 
 from .errors import InvalidArgumentError
 
-__all__ = ["EVENT_KINDS", "Event", "EventBus", "EventSink", "EventStore", "JsonlSink", "MemorySink"]
+__all__ = ["EVENT_KINDS", "Broadcaster", "Event", "EventBus", "EventSink", "EventStore", "JsonlSink", "MemorySink"]
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +113,40 @@ class MemorySink:
 
     def of_kind(self, kind: str) -> list[Event]:
         return [e for e in self.events if e.kind == kind]
+
+
+class Broadcaster:
+    """Fans events out to live subscribers (Server-Sent Events, WebSockets), each with a bounded queue.
+
+    A subscriber that does not keep up loses its oldest events rather than slowing the cameras.
+    """
+
+    def __init__(self, *, queue_size: int = 256) -> None:
+        self.queue_size = queue_size
+        self._subscribers: set[queue.Queue[Event]] = set()
+        self._lock = threading.Lock()
+
+    def subscribe(self) -> queue.Queue[Event]:
+        q: queue.Queue[Event] = queue.Queue(maxsize=self.queue_size)
+        with self._lock:
+            self._subscribers.add(q)
+        return q
+
+    def unsubscribe(self, q: queue.Queue[Event]) -> None:
+        with self._lock:
+            self._subscribers.discard(q)
+
+    def emit(self, event: Event) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for q in subscribers:
+            while True:
+                try:
+                    q.put_nowait(event)
+                    break
+                except queue.Full:
+                    with contextlib.suppress(queue.Empty):
+                        q.get_nowait()
 
 
 class JsonlSink:

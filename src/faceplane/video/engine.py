@@ -165,6 +165,7 @@ class _Camera:
         self.summary = CameraSummary(self.name)
         self.labels: list[Label] = []
         self.episodes: dict[int, _Episode] = {}  # person id -> open watchlist alert
+        self.live_jpeg: bytes | None = None  # the latest annotated frame (live view)
         self.closed = False
         self.removing = False
         self.retired = threading.Event()
@@ -183,6 +184,7 @@ class VideoEngine:
         alert_gap_s: a watchlist person unseen on a camera for this long ends their alert
             (``watchlist.end``); seen again sooner, the same alert goes on (tracks often break when a
             face turns away or frames are dropped, and operators want one alert per visit).
+        live_view: keep each camera's latest annotated frame as JPEG (:meth:`live_frame`).
     """
 
     def __init__(
@@ -195,6 +197,7 @@ class VideoEngine:
         analyzer: Analyzer | None = None,
         policy: ShotPolicy | None = None,
         alert_gap_s: float = 10.0,
+        live_view: bool = False,
     ) -> None:
         if not alert_gap_s >= 0:
             raise InvalidArgumentError(f"alert_gap_s must be >= 0, got {alert_gap_s!r}")
@@ -209,6 +212,7 @@ class VideoEngine:
         self.analyzer = analyzer or LocalAnalyzer()
         self.policy = policy or ShotPolicy()
         self.alert_gap_s = alert_gap_s
+        self.live_view = live_view
         self.visitors = VisitorBook()
         self.keep_unknown = gallery is not None
         self.cameras: list[_Camera] = []
@@ -273,6 +277,18 @@ class VideoEngine:
     def stop(self) -> None:
         """Ask :meth:`run` to finish (thread-safe)."""
         self._stop.set()
+
+    def live_frame(self, camera: str) -> bytes | None:
+        """The camera's latest annotated frame as JPEG (``live_view=True``), or None before the first one.
+
+        Raises:
+            NotFoundError: no camera with that id.
+        """
+        with self._lock:
+            cam = next((c for c in self.cameras if c.name == camera), None)
+        if cam is None:
+            raise NotFoundError(f"no camera {camera!r}")
+        return cam.live_jpeg
 
     def summaries(self) -> list[CameraSummary]:
         """What each camera did so far (complete once :meth:`run` has returned or been interrupted)."""
@@ -539,7 +555,7 @@ class VideoEngine:
 
     def _finish_frame(self, cam: _Camera, frame: Frame) -> None:
         self._close_episodes(cam, frame.t_s)
-        if cam.writer is None:
+        if cam.writer is None and not self.live_view:
             return
         for tid, mem in cam.memory.items():
             if mem.last_t != frame.t_s:
@@ -557,9 +573,13 @@ class VideoEngine:
         header = f"{cam.name}  t={frame.t_s:6.1f}s  visitors={self.visitors.count}"
         if cam.people is not None:
             header += f"  people={cam.summary.people_tracks}"
-        cam.writer.write(
-            draw(frame.image, cam.labels, lines=rules.lines, zones=rules.zones, counts=rules.counts, header=header)
+        picture = draw(
+            frame.image, cam.labels, lines=rules.lines, zones=rules.zones, counts=rules.counts, header=header
         )
+        if cam.writer is not None:
+            cam.writer.write(picture)
+        if self.live_view:
+            cam.live_jpeg = _jpeg(picture)
 
     def _close_camera(self, cam: _Camera) -> None:
         if cam.closed:
@@ -581,13 +601,18 @@ class VideoEngine:
         cam.summary.status = cam.source.status
 
 
+def _jpeg(image: npt.NDArray[np.uint8], quality: int = 80) -> bytes:
+    import cv2
+
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return bytes(buf) if ok else b""
+
+
 def _snapshot(image: npt.NDArray[np.uint8], box: tuple[float, float, float, float], margin: float = 0.8) -> bytes:
     """JPEG of the face with ``margin`` x its size around it (context for an operator)."""
-    import cv2
 
     h, w = image.shape[:2]
     x1, y1, x2, y2 = box
     mx, my = (x2 - x1) * margin, (y2 - y1) * margin
     crop = image[max(0, int(y1 - my)) : min(h, int(y2 + my)), max(0, int(x1 - mx)) : min(w, int(x2 + mx))]
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
-    return bytes(buf) if ok else b""
+    return _jpeg(np.ascontiguousarray(crop), 88)

@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ _LIVE_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "tcp"
 _END = object()  # queue sentinel: the decoder thread has finished
 
 
-class SourceState(str, Enum):
+class SourceState(StrEnum):
     """What a source is doing now."""
 
     CONNECTING = "connecting"

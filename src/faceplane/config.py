@@ -1,0 +1,158 @@
+"""Settings of the faceplane server: a TOML file, then ``FACEPLANE_*`` environment variables.
+
+Every field says what it does (``faceplane serve --print-config`` shows them); unknown keys are
+refused (``extra="forbid"``), so a typo fails at start instead of being ignored. Outside
+``environment = "development"`` the server refuses to start without real secrets.
+
+Example ``faceplane.toml``::
+
+    environment = "production"
+    data_dir = "/var/lib/faceplane"
+    admin_api_key = "..."            # or FACEPLANE_ADMIN_API_KEY
+    watchlists = ["watchlist"]
+
+    [[cameras]]
+    id = "door"
+    source = "rtsp://user:pw@10.0.0.5/stream"
+    lines = ["entrance=0.5,0,0.5,1"]
+"""
+
+from __future__ import annotations
+
+import secrets
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from .errors import InvalidArgumentError
+
+__all__ = ["CameraConfig", "Settings", "load_settings"]
+
+#: The development admin key: printed by ``faceplane serve`` in development, refused elsewhere.
+DEV_ADMIN_KEY = "fp-dev-admin-key"
+
+
+class CameraConfig(BaseModel):
+    """One camera the server analyses."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="camera id, unique; letters, digits, '-', '_' and '.'", pattern=r"^[\w.-]{1,64}$")
+    source: str = Field(description="file path, rtsp://, rtmp://, http(s):// URL or webcam:N")
+    fps: float = Field(5.0, gt=0, le=30, description="analysed frames per second")
+    lines: list[str] = Field(default_factory=list, description="counting lines '[name=]x1,y1,x2,y2' (px or 0..1)")
+    zones: list[str] = Field(default_factory=list, description="dwell zones '[name=]x1,y1,x2,y2,x3,y3,...'")
+    people: bool = Field(False, description="also detect and count people (lines/zones then use people)")
+    fixed: bool = Field(True, description="the camera does not move (enables the background model for people)")
+    loop: bool = Field(False, description="restart a file source at its end (demos)")
+    realtime: bool = Field(True, description="read a file source at its own speed, like a camera")
+
+    @field_validator("lines", "zones")
+    @classmethod
+    def _parse_rules(cls, value: list[str], info: object) -> list[str]:
+        from .video.rules import Line, Zone
+
+        kind = Line if getattr(info, "field_name", "") == "lines" else Zone
+        for text in value:
+            try:
+                kind.parse(text)
+            except InvalidArgumentError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+
+class Settings(BaseSettings):
+    """Server settings (TOML file, then environment variables ``FACEPLANE_<FIELD>``)."""
+
+    model_config = SettingsConfigDict(env_prefix="FACEPLANE_", extra="forbid", validate_default=True)
+
+    environment: Literal["development", "production"] = Field(
+        "development", description="'production' refuses default secrets and hides error details"
+    )
+    data_dir: Path = Field(Path("faceplane-data"), description="gallery, events, snapshots, accounts, audit log")
+    host: str = Field("127.0.0.1", description="address to listen on")
+    port: int = Field(8000, ge=1, le=65535, description="port for the API and the console")
+    admin_api_key: SecretStr | None = Field(
+        None, description="key of the built-in admin; required outside development (at least 24 characters)"
+    )
+    admin_password: SecretStr | None = Field(
+        None, description="console password of the user 'admin'; required outside development (>= 12 characters)"
+    )
+    watchlists: list[str] = Field(default_factory=list, description="collections whose people raise alerts")
+    index: Literal["exact", "faiss", "milvus"] = Field("exact", description="gallery vector index")
+    detector: Literal["hog", "cnn", "blazeface"] = Field("hog", description="face detector for video")
+    detect_width: int = Field(960, ge=0, description="detect faces in video on frames shrunk to this width")
+    workers: int = Field(2, ge=0, description="face detector processes for video (0: in the server process)")
+    max_upload_mb: float = Field(10.0, gt=0, le=200, description="largest accepted image upload")
+    rate_limit_per_minute: int = Field(120, ge=1, description="recognition requests per minute per API key")
+    session_hours: float = Field(12.0, gt=0, description="console login lifetime")
+    cameras: list[CameraConfig] = Field(default_factory=list, description="cameras started with the server")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # precedence: CLI options (init) > environment > the TOML file
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if self.environment == "development":
+            return self
+        key = self.admin_api_key.get_secret_value() if self.admin_api_key else ""
+        if len(key) < 24 or key == DEV_ADMIN_KEY:
+            raise ValueError("production needs admin_api_key (FACEPLANE_ADMIN_API_KEY), >= 24 random characters")
+        password = self.admin_password.get_secret_value() if self.admin_password else ""
+        if len(password) < 12:
+            raise ValueError("production needs admin_password (FACEPLANE_ADMIN_PASSWORD), >= 12 characters")
+        return self
+
+    def admin_key(self) -> str:
+        """The admin API key (in development without one: the fixed development key)."""
+        return self.admin_api_key.get_secret_value() if self.admin_api_key else DEV_ADMIN_KEY
+
+    def admin_pass(self) -> str:
+        """The console admin password (in development without one: the development key)."""
+        return self.admin_password.get_secret_value() if self.admin_password else DEV_ADMIN_KEY
+
+
+def load_settings(path: str | Path | None = None, **overrides: object) -> Settings:
+    """Settings from a TOML file (optional), the environment, then ``overrides`` (CLI options).
+
+    Raises:
+        InvalidArgumentError: an unreadable file or an invalid setting (the message names it).
+    """
+    from pydantic import ValidationError
+
+    cls: type[Settings] = Settings
+    if path is not None:
+        try:
+            tomllib.loads(Path(path).read_text(encoding="utf-8"))  # a clear error for a missing or broken file
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise InvalidArgumentError(f"cannot read config file {path}: {exc}") from None
+        config = SettingsConfigDict(**{**Settings.model_config, "toml_file": Path(path)})
+        cls = type("FileSettings", (Settings,), {"model_config": config})
+    values = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return cls(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        raise InvalidArgumentError(f"invalid settings: {problems}") from None
+
+
+def new_api_key() -> str:
+    """A fresh random API key (``fp_`` + 32 url-safe characters)."""
+    return "fp_" + secrets.token_urlsafe(24)
