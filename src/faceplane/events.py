@@ -234,6 +234,15 @@ class EventStore:
             rows = self._db.execute(sql, [*args, limit, offset]).fetchall()
         return [_from_row(r) for r in rows]
 
+    def counts_per_hour(
+        self, kind: str, since_s: float, until_s: float, camera: str | None = None
+    ) -> list[tuple[float, int]]:
+        """``(hour start in Unix s, events of kind)`` for every hour with events in ``[since_s, until_s)``."""
+        where, args = _filters([camera] if camera else (), [kind], None, since_s, until_s)
+        sql = f"SELECT CAST(wall_s / 3600 AS INTEGER) * 3600 AS h, COUNT(*) FROM events {where} GROUP BY h ORDER BY h"
+        with self._lock:
+            return [(float(h), int(n)) for h, n in self._db.execute(sql, args).fetchall()]
+
     def count(self, **filters: object) -> int:
         where, args = _filters(**filters)  # type: ignore[arg-type]
         with self._lock:

@@ -14,7 +14,7 @@ import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -52,7 +52,6 @@ class AnalyzerSettings:
             ``"blazeface"`` (MediaPipe, ~15 ms a 720p frame; needs the ``faceplane[mediapipe]`` extra).
         upsample: detector upsampling; 1 finds faces down to ~40 px, 0 only from ~80 px but 4x faster.
         min_face_px: ignore faces narrower than this (pixels).
-        people: also detect people (for counting those whose face is not visible).
         detect_width: detect faces on frames shrunk to this width (0: full size; default 960, so 1080p
             cameras are detected at half size); see ``Engine``.
     """
@@ -60,7 +59,6 @@ class AnalyzerSettings:
     detector: Literal["hog", "cnn", "blazeface"] = "hog"
     upsample: int = 1
     min_face_px: int = 0
-    people: bool = False
     detect_width: int = 960
 
     def __post_init__(self) -> None:
@@ -74,7 +72,10 @@ class AnalyzerSettings:
 
 
 class Analyzer(Protocol):
-    def submit(self, image: npt.NDArray[np.uint8]) -> Future[FrameAnalysis]: ...
+    def submit(self, image: npt.NDArray[np.uint8], *, people: bool = False) -> Future[FrameAnalysis]:
+        """Analyse one frame: faces always, people (OpenCV HOG) when asked."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -89,15 +90,15 @@ class _Work:
             num_threads=1,
             detect_width=settings.detect_width,
         )
-        self.people = None
-        if settings.people:
-            from .people import PersonDetector
+        self.people: Any = None
 
-            self.people = PersonDetector()  # the per-camera foreground filter runs in the engine
-
-    def __call__(self, image: npt.NDArray[np.uint8]) -> FrameAnalysis:
+    def __call__(self, image: npt.NDArray[np.uint8], people: bool) -> FrameAnalysis:
         faces, chips, _ = self.engine.detect_detailed(image)
-        if self.people is not None:
+        if people:
+            if self.people is None:
+                from .people import PersonDetector
+
+                self.people = PersonDetector()  # the per-camera foreground filter runs in the engine
             pxyxy, pscore = self.people.detect(image)
         else:
             pxyxy, pscore = np.zeros((0, 4), np.float32), np.zeros((0,), np.float32)
@@ -110,10 +111,10 @@ class LocalAnalyzer:
     def __init__(self, settings: AnalyzerSettings | None = None) -> None:
         self._work = _Work(settings or AnalyzerSettings())
 
-    def submit(self, image: npt.NDArray[np.uint8]) -> Future[FrameAnalysis]:
+    def submit(self, image: npt.NDArray[np.uint8], *, people: bool = False) -> Future[FrameAnalysis]:
         future: Future[FrameAnalysis] = Future()
         try:
-            future.set_result(self._work(image))
+            future.set_result(self._work(image, people))
         except Exception as exc:
             future.set_exception(exc)
         return future
@@ -131,10 +132,10 @@ def _init_worker(settings: AnalyzerSettings) -> None:
     _WORKER = _Work(settings)
 
 
-def _analyze_in_worker(image: npt.NDArray[np.uint8]) -> FrameAnalysis:
+def _analyze_in_worker(image: npt.NDArray[np.uint8], people: bool) -> FrameAnalysis:
     if _WORKER is None:  # pragma: no cover - the initializer always runs first
         raise RuntimeError("analyzer worker not initialised")
-    return _WORKER(image)
+    return _WORKER(image, people)
 
 
 class ProcessAnalyzer:
@@ -151,8 +152,8 @@ class ProcessAnalyzer:
             initargs=(settings or AnalyzerSettings(),),
         )
 
-    def submit(self, image: npt.NDArray[np.uint8]) -> Future[FrameAnalysis]:
-        return self._pool.submit(_analyze_in_worker, image)
+    def submit(self, image: npt.NDArray[np.uint8], *, people: bool = False) -> Future[FrameAnalysis]:
+        return self._pool.submit(_analyze_in_worker, image, people)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

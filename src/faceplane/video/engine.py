@@ -236,7 +236,7 @@ class VideoEngine:
             source: where its frames come from (its ``camera`` id must be unique).
             lines: counting lines; zones: dwell zones (pixels or frame fractions).
             annotate_to: write an annotated MP4 here.
-            people: also track people (the analyzer must detect them: ``AnalyzerSettings(people=True)``);
+            people: also detect and track people (OpenCV's HOG people detector);
                 lines and zones then apply to person tracks (feet) instead of face tracks (centre).
             fixed_camera: the camera does not move: person boxes on the static background (a poster, a
                 coat stand) are dropped with a MOG2 background model.
@@ -342,7 +342,8 @@ class VideoEngine:
             elif cam.name not in inflight and not cam.closed:
                 frame = cam.source.start().read(timeout_s=0)
                 if frame is not None:
-                    inflight[cam.name] = (cam, frame, self.analyzer.submit(frame.image))
+                    future = self.analyzer.submit(frame.image, people=cam.people is not None)
+                    inflight[cam.name] = (cam, frame, future)
                 elif cam.source.finished:
                     self._close_camera(cam)
 

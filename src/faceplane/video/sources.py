@@ -410,5 +410,3 @@ class _Timeline:
         delay = self.start_mono + t_s - time.monotonic()
         if delay > 0:
             stop.wait(delay)
-
-

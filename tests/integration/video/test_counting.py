@@ -102,9 +102,9 @@ def _gt_crossings(gt_path: Path, *, x: float, frames: int) -> dict[str, int]:
 def test_engine_counts_line_crossings_on_pets09(data: Path):
     """The product path (`faceplane run --people --line`): in/out counts on PETS09's first 30 s vs ground truth."""
     from faceplane import Engine
-    from faceplane.video import AnalyzerSettings, Line, LocalAnalyzer, VideoEngine, VideoSource
+    from faceplane.video import Line, LocalAnalyzer, VideoEngine, VideoSource
 
-    video = VideoEngine(engine=Engine(), analyzer=LocalAnalyzer(AnalyzerSettings(people=True)))
+    video = VideoEngine(engine=Engine(), analyzer=LocalAnalyzer())
     source = VideoSource(str(data / PETS_VIDEO), fps=5, end_s=30.0)
     video.add_camera(source, lines=[Line.parse("0.5,0,0.5,1")], people=True)
     (summary,) = video.run()

@@ -1,0 +1,51 @@
+"""The composition root: settings in, a ready :class:`~faceplane.services.Services` out (no globals)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .accounts import AccountStore
+from .audit import AuditLog
+from .config import Settings
+from .events import Broadcaster, EventBus, EventStore
+from .gallery.gallery import Gallery
+from .pipeline import Engine
+from .services import Services
+from .video.analyzer import AnalyzerSettings, LocalAnalyzer, ProcessAnalyzer
+from .video.engine import VideoEngine
+
+__all__ = ["build_services"]
+
+
+def build_services(settings: Settings) -> Services:
+    """Open (or create) everything under ``settings.data_dir``; call ``start()`` to run the cameras."""
+    root = Path(settings.data_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    gallery = Gallery.open(root, index=settings.index, engine=Engine())
+    events = EventStore(root / "events")
+    accounts = AccountStore(root / "accounts.sqlite")
+    accounts.ensure_key("admin", "admin", settings.admin_key())
+    accounts.set_user("admin", settings.admin_pass(), "admin")
+    broadcaster = Broadcaster()
+    analyzer_settings = AnalyzerSettings(detector=settings.detector, detect_width=settings.detect_width)
+    analyzer = (
+        ProcessAnalyzer(analyzer_settings, workers=settings.workers)
+        if settings.workers
+        else LocalAnalyzer(analyzer_settings)
+    )
+    video = VideoEngine(
+        engine=gallery.engine,
+        gallery=gallery,
+        bus=EventBus([broadcaster], store=events),
+        analyzer=analyzer,
+        live_view=True,
+    )
+    return Services(
+        settings=settings,
+        gallery=gallery,
+        events=events,
+        accounts=accounts,
+        audit=AuditLog(root / "audit.sqlite"),
+        video=video,
+        broadcaster=broadcaster,
+    )

@@ -1,0 +1,260 @@
+"""Use cases of the server, the one module that joins faces, galleries, video, events and accounts.
+
+Routes parse a request, call one method here and return a schema; nothing here knows HTTP.
+:func:`faceplane.bootstrap.build_services` builds a :class:`Services` from the settings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .accounts import AccountStore, Principal
+from .audit import AuditLog
+from .config import CameraConfig, Settings
+from .errors import InvalidArgumentError, NotFoundError
+from .events import Broadcaster, Event, EventStore
+from .gallery.gallery import Gallery
+from .gallery.records import Collection, Consent, EnrollReport, Identification, Person
+from .pipeline import Engine
+from .types import Faces, Match
+from .video.engine import CameraSummary, VideoEngine
+from .video.rules import Line, Zone
+from .video.sources import SourceStatus, VideoSource
+
+__all__ = ["CameraView", "RateLimiter", "Services"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CameraView:
+    config: CameraConfig
+    status: SourceStatus | None
+    summary: CameraSummary | None
+
+
+class RateLimiter:
+    """At most ``per_minute`` calls per caller in any sliding minute."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._calls: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, caller: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            calls = self._calls.setdefault(caller, deque())
+            while calls and now - calls[0] > 60:
+                calls.popleft()
+            if len(calls) >= self.per_minute:
+                return False
+            calls.append(now)
+            return True
+
+
+class Services:
+    """Everything the server does, as methods (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        gallery: Gallery,
+        events: EventStore,
+        accounts: AccountStore,
+        audit: AuditLog,
+        video: VideoEngine,
+        broadcaster: Broadcaster,
+    ) -> None:
+        self.settings = settings
+        self.gallery = gallery
+        self.engine: Engine = gallery.engine
+        self.events = events
+        self.accounts = accounts
+        self.audit = audit
+        self.video = video
+        self.broadcaster = broadcaster
+        self.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+        self._cameras: dict[str, CameraConfig] = {}
+        self._state_path = Path(settings.data_dir) / "server-state.json"
+        self._video_thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # -- life cycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the video engine and every configured or previously added camera."""
+        state = self._read_state()
+        for name in [*self.settings.watchlists, *state.get("watchlists", [])]:
+            self.set_watchlist(name, True, persist=False)
+        cameras = {c.id: c for c in self.settings.cameras}
+        for raw in state.get("cameras", []):
+            cameras.setdefault(raw["id"], CameraConfig(**raw))
+        for cam in cameras.values():
+            try:
+                self.add_camera(cam, persist=False)
+            except Exception:  # one broken camera must not keep the server down
+                log.exception("camera %s could not be started", cam.id)
+        self._video_thread = threading.Thread(target=self.video.run, kwargs={"forever": True}, name="video")
+        self._video_thread.start()
+
+    def close(self) -> None:
+        self.video.stop()
+        if self._video_thread is not None:
+            self._video_thread.join(30)
+        self.video.analyzer.close()
+        self.gallery.close()
+        self.events.close()
+        self.accounts.close()
+        self.audit.close()
+
+    def _read_state(self) -> dict[str, list[Any]]:
+        try:
+            return json.loads(self._state_path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def _write_state(self) -> None:
+        state = {
+            "watchlists": sorted(self.video.watchlists),
+            "cameras": [c.model_dump() for c in self._cameras.values()],
+        }
+        tmp = self._state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=1))
+        tmp.replace(self._state_path)
+
+    # -- audit ----------------------------------------------------------------------------------
+    def record(
+        self, who: Principal, action: str, *, target: str = "", ip: str = "", status: int = 200, **detail: object
+    ) -> None:
+        self.audit.record(
+            actor=who.name, role=who.role, action=action, target=target, ip=ip, status=status, detail=detail or None
+        )
+
+    # -- faces ----------------------------------------------------------------------------------
+    def detect(self, image: bytes) -> Faces:
+        return self.engine.detect(image)
+
+    def analyze(self, image: bytes) -> Faces:
+        return self.engine.analyze(image)
+
+    def verify(self, image_a: bytes, image_b: bytes) -> Match:
+        return self.engine.verify(image_a, image_b)
+
+    def identify(self, image: bytes, collections: Sequence[str] | None, k: int) -> tuple[Faces, list[Identification]]:
+        faces = self.engine.analyze(image)
+        found = self.gallery.search(faces.embedding, collections=collections or None, k=k) if len(faces) else []
+        return faces, found
+
+    # -- gallery --------------------------------------------------------------------------------
+    def collections(self) -> list[Collection]:
+        return self.gallery.list_collections()
+
+    def create_collection(self, name: str, description: str = "") -> Collection:
+        if not name or len(name) > 64 or not all(c.isalnum() or c in "-_." for c in name):
+            raise InvalidArgumentError(f"a collection name is 1-64 letters, digits, '-', '_' or '.', got {name!r}")
+        return self.gallery.create_collection(name, description=description)
+
+    def delete_collection(self, name: str) -> int:
+        removed = self.gallery.delete_collection(name)
+        if name in self.video.watchlists:
+            self.set_watchlist(name, False)
+        return removed
+
+    def people(self, collection: str, limit: int, offset: int) -> list[Person]:
+        return self.gallery.list_people(collection, limit=limit, offset=offset)
+
+    def person(self, person_id: int) -> Person:
+        return self.gallery.store.get_person(person_id)
+
+    def enroll(
+        self, collection: str, images: list[bytes], *, name: str | None, person_id: int | None, consent: Consent | None
+    ) -> EnrollReport:
+        if not images:
+            raise InvalidArgumentError("enrollment needs at least one photo")
+        return self.gallery.enroll(collection, images, name=name, person_id=person_id, consent=consent)
+
+    def remove_person(self, person_id: int) -> int:
+        return self.gallery.remove_person(person_id)
+
+    # -- watchlists and cameras -----------------------------------------------------------------
+    def watchlists(self) -> list[str]:
+        return sorted(self.video.watchlists)
+
+    def set_watchlist(self, collection: str, on: bool, *, persist: bool = True) -> None:
+        if on:
+            names = {c.name for c in self.gallery.list_collections()}
+            if collection not in names:
+                self.gallery.create_collection(collection)
+            self.video.watchlists.add(collection)
+        else:
+            self.video.watchlists.discard(collection)
+        if persist:
+            self._write_state()
+
+    def add_camera(self, config: CameraConfig, *, persist: bool = True) -> CameraView:
+        with self._lock:
+            if config.id in self._cameras:
+                raise InvalidArgumentError(f"camera {config.id!r} exists; delete it first")
+            source = VideoSource(
+                config.source, camera=config.id, fps=config.fps, realtime=config.realtime, loop=config.loop
+            )
+            self.video.add_camera(
+                source,
+                lines=[Line.parse(t, f"line{i + 1}") for i, t in enumerate(config.lines)],
+                zones=[Zone.parse(t, f"zone{i + 1}") for i, t in enumerate(config.zones)],
+                people=config.people,
+                fixed_camera=config.fixed,
+            )
+            self._cameras[config.id] = config
+            if persist:
+                self._write_state()
+        return self.camera(config.id)
+
+    def remove_camera(self, camera_id: str) -> None:
+        with self._lock:
+            if camera_id not in self._cameras:
+                raise NotFoundError(f"no camera {camera_id!r}")
+            self.video.remove_camera(camera_id)
+            del self._cameras[camera_id]
+            self._write_state()
+
+    def cameras(self) -> list[CameraView]:
+        return [self.camera(c) for c in list(self._cameras)]
+
+    def camera(self, camera_id: str) -> CameraView:
+        config = self._cameras.get(camera_id)
+        if config is None:
+            raise NotFoundError(f"no camera {camera_id!r}")
+        live = {c.name: c for c in self.video.cameras}.get(camera_id)
+        return CameraView(config, live.source.status if live else None, live.summary if live else None)
+
+    def live_frame(self, camera_id: str) -> bytes | None:
+        self.camera(camera_id)
+        return self.video.live_frame(camera_id)
+
+    # -- events and analytics -------------------------------------------------------------------
+    def query_events(self, **filters: object) -> list[Event]:
+        return self.events.query(**filters)  # type: ignore[arg-type]
+
+    def counts_per_hour(self, kind: str, since_s: float, until_s: float, camera: str | None) -> list[tuple[float, int]]:
+        """Events of ``kind`` per hour (start of the hour in Unix s, count), oldest first."""
+        if until_s <= since_s or until_s - since_s > 31 * 86400:
+            raise InvalidArgumentError("the time range must be positive and at most 31 days")
+        return self.events.counts_per_hour(kind, since_s, until_s, camera)
+
+    def snapshot(self, relative: str) -> Path:
+        """The file of an event snapshot; refuses paths outside the snapshot folder."""
+        root = (self.events.directory / "snapshots").resolve()
+        path = (self.events.directory / relative).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            raise NotFoundError(f"no snapshot {relative!r}")
+        return path
