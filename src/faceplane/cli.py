@@ -208,6 +208,9 @@ def _parser() -> argparse.ArgumentParser:
     from ._cli_video import add_video_commands
 
     add_video_commands(sub)
+    from ._cli_serve import add_serve_command
+
+    add_serve_command(sub)
 
     p = sub.add_parser("demo", help="detect and verify faces on the shared sample photos")
     p.add_argument("--data", default=None, help="data folder (default: $FACEPLANE_DATA or ../shared/data)")

@@ -252,9 +252,9 @@ class Services:
         return self.events.counts_per_hour(kind, since_s, until_s, camera)
 
     def snapshot(self, relative: str) -> Path:
-        """The file of an event snapshot; refuses paths outside the snapshot folder."""
+        """The file of an event snapshot (path below ``snapshots/``); refuses paths outside that folder."""
         root = (self.events.directory / "snapshots").resolve()
-        path = (self.events.directory / relative).resolve()
+        path = (root / relative).resolve()
         if not path.is_relative_to(root) or not path.is_file():
             raise NotFoundError(f"no snapshot {relative!r}")
         return path

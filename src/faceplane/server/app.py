@@ -1,0 +1,93 @@
+"""The FastAPI application: the REST API under ``/api/v1``, OpenAPI at ``/docs``, the console at ``/``.
+
+Errors are JSON problem details (RFC 9457: ``type``, ``title``, ``status``, ``detail``), mapped
+from the library's exception tree in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from .. import __version__
+from ..errors import (
+    FaceplaneError,
+    ImageError,
+    ImageTooLargeError,
+    InvalidArgumentError,
+    NotFoundError,
+    SourceError,
+)
+from ..pipeline import NoFaceError
+from ..services import Services
+from .routes import admin, cameras, events, faces, gallery
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+CONSOLE = Path(__file__).parent / "console"
+
+_STATUS = (  # most specific first
+    (ImageTooLargeError, 413),
+    (NotFoundError, 404),
+    (NoFaceError, 422),
+    (ImageError, 422),
+    (SourceError, 422),
+    (InvalidArgumentError, 400),
+)
+
+
+def _problem(status: int, title: str, detail: str) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def create_app(services: Services) -> FastAPI:
+    """The app for these services (started and closed by the caller, e.g. ``faceplane serve``)."""
+    app = FastAPI(
+        title="faceplane",
+        version=__version__,
+        description="Self-hosted face recognition: faces, galleries, cameras, events. "
+        "Authenticate with `X-API-Key` (or `Authorization: Bearer`) or a console login.",
+        docs_url="/docs",
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.services = services
+    for module in (faces, gallery, cameras, events, admin):
+        app.include_router(module.router, prefix="/api/v1")
+
+    @app.get("/api/v1/health", tags=["health"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.exception_handler(FaceplaneError)
+    async def faceplane_error(request: Request, exc: FaceplaneError) -> JSONResponse:
+        status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
+        return _problem(status, type(exc).__name__, str(exc))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return _problem(exc.status_code, "HTTPException", str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return _problem(422, "ValidationError", problems)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        detail = str(exc) if services.settings.environment == "development" else "see the server log"
+        return _problem(500, "InternalError", detail)
+
+    @app.get("/", include_in_schema=False)
+    def console() -> FileResponse:
+        return FileResponse(CONSOLE / "index.html")
+
+    app.mount("/console", StaticFiles(directory=CONSOLE), name="console")
+    return app

@@ -1,0 +1,81 @@
+"""Console login, API keys and the audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+
+from ..deps import SESSION_COOKIE, Admin, ServicesDep, Viewer, client_ip
+from ..schemas import AuditOut, KeyIn, KeyOut, LoginIn, MeOut, NewKeyOut
+
+router = APIRouter(tags=["accounts"])
+
+
+@router.post("/auth/login", response_model=MeOut, summary="Console login: sets a session cookie")
+def login(body: LoginIn, request: Request, response: Response, services: ServicesDep) -> MeOut:
+    lifetime_s = services.settings.session_hours * 3600
+    token = services.accounts.login(body.username, body.password, lifetime_s=lifetime_s)
+    status = 200 if token else 401
+    services.audit.record(actor=body.username, role="", action="login", target="", ip=client_ip(request), status=status)
+    if token is None:
+        raise HTTPException(401, "wrong user name or password")
+    secure = services.settings.environment == "production"
+    response.set_cookie(SESSION_COOKIE, token, max_age=int(lifetime_s), httponly=True, samesite="strict", secure=secure)
+    principal = services.accounts.session(token)
+    assert principal is not None  # just created
+    return MeOut(name=principal.name, role=principal.role, kind=principal.kind)
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(request: Request, response: Response, services: ServicesDep) -> None:
+    if token := request.cookies.get(SESSION_COOKIE):
+        services.accounts.logout(token)
+    response.delete_cookie(SESSION_COOKIE)
+
+
+@router.get("/auth/me", response_model=MeOut)
+def me(who: Viewer) -> MeOut:
+    return MeOut(name=who.name, role=who.role, kind=who.kind)
+
+
+@router.get("/keys", response_model=list[KeyOut])
+def list_keys(who: Admin, services: ServicesDep) -> list[KeyOut]:
+    return [
+        KeyOut(
+            id=k.id,
+            name=k.name,
+            role=k.role,
+            prefix=k.prefix,
+            created_at=k.created_at,
+            revoked=k.revoked_at is not None,
+        )
+        for k in services.accounts.list_keys()
+    ]
+
+
+@router.post("/keys", response_model=NewKeyOut, status_code=201)
+def create_key(body: KeyIn, request: Request, who: Admin, services: ServicesDep) -> NewKeyOut:
+    key = services.accounts.create_key(body.name, body.role)
+    services.record(who, "key.create", target=body.name, ip=client_ip(request), status=201, role=body.role)
+    return NewKeyOut(key=key, name=body.name, role=body.role)
+
+
+@router.delete("/keys/{key_id}", status_code=204)
+def revoke_key(key_id: int, request: Request, who: Admin, services: ServicesDep) -> None:
+    services.accounts.revoke_key(key_id)
+    services.record(who, "key.revoke", target=str(key_id), ip=client_ip(request), status=204)
+
+
+@router.get("/audit", response_model=list[AuditOut])
+def audit(
+    who: Admin,
+    services: ServicesDep,
+    actor: Annotated[str | None, Query()] = None,
+    action: Annotated[str | None, Query()] = None,
+    since_s: Annotated[float | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[AuditOut]:
+    entries = services.audit.query(actor=actor, action=action, since_s=since_s, limit=limit, offset=offset)
+    return [AuditOut(**e.__dict__) for e in entries]

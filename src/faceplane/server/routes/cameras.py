@@ -1,0 +1,46 @@
+"""Cameras: add, list with live status, remove; the latest annotated frame for the live view."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from ...config import CameraConfig
+from ..deps import Operator, ServicesDep, Viewer, client_ip
+from ..schemas import CameraIn, CameraOut
+
+router = APIRouter(tags=["cameras"])
+
+
+@router.get("/cameras", response_model=list[CameraOut])
+def list_cameras(who: Viewer, services: ServicesDep) -> list[CameraOut]:
+    return [CameraOut.of(v) for v in services.cameras()]
+
+
+@router.post("/cameras", response_model=CameraOut, status_code=201)
+def add_camera(body: CameraIn, request: Request, who: Operator, services: ServicesDep) -> CameraOut:
+    view = services.add_camera(CameraConfig(**body.model_dump()))
+    services.record(who, "camera.add", target=body.id, ip=client_ip(request), status=201)
+    return CameraOut.of(view)
+
+
+@router.get("/cameras/{camera_id}", response_model=CameraOut)
+def get_camera(camera_id: str, who: Viewer, services: ServicesDep) -> CameraOut:
+    return CameraOut.of(services.camera(camera_id))
+
+
+@router.delete("/cameras/{camera_id}", status_code=204)
+def delete_camera(camera_id: str, request: Request, who: Operator, services: ServicesDep) -> None:
+    services.remove_camera(camera_id)
+    services.record(who, "camera.delete", target=camera_id, ip=client_ip(request), status=204)
+
+
+@router.get(
+    "/cameras/{camera_id}/frame.jpg",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}, 204: {"description": "no frame yet"}},
+)
+def live_frame(camera_id: str, who: Viewer, services: ServicesDep) -> Response:
+    jpeg = services.live_frame(camera_id)
+    if not jpeg:
+        return Response(status_code=204)
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})

@@ -1,0 +1,89 @@
+"""Events: query with filters and pages, a live stream (Server-Sent Events), hourly counts, snapshots."""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, StreamingResponse
+
+from ...events import EVENT_KINDS, Event
+from ..deps import ServicesDep, Viewer
+from ..schemas import EventOut, HourCount
+
+router = APIRouter(tags=["events"])
+
+
+@router.get("/events", response_model=list[EventOut])
+def list_events(
+    who: Viewer,
+    services: ServicesDep,
+    camera: Annotated[list[str] | None, Query()] = None,
+    kind: Annotated[list[str] | None, Query(description=f"any of {', '.join(EVENT_KINDS)}")] = None,
+    person_id: Annotated[int | None, Query()] = None,
+    since_s: Annotated[float | None, Query(description="Unix seconds")] = None,
+    until_s: Annotated[float | None, Query(description="Unix seconds")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[EventOut]:
+    found = services.query_events(
+        cameras=camera or (),
+        kinds=kind or (),
+        person_id=person_id,
+        since_s=since_s,
+        until_s=until_s,
+        limit=limit,
+        offset=offset,
+    )
+    return [EventOut.of(e) for e in found]
+
+
+@router.get("/events/stream", summary="Live events as Server-Sent Events (text/event-stream)")
+async def stream_events(request: Request, who: Viewer, services: ServicesDep) -> StreamingResponse:
+    subscription = services.broadcaster.subscribe()
+
+    async def messages() -> AsyncIterator[str]:
+        try:
+            yield ": connected\n\n"
+            last = time.monotonic()
+            while not await request.is_disconnected():
+                event = await asyncio.to_thread(_next, subscription, 1.0)
+                if event is not None:
+                    yield f"event: {event.kind}\nid: {event.id}\ndata: {EventOut.of(event).model_dump_json()}\n\n"
+                elif time.monotonic() - last > 15:
+                    yield ": keep-alive\n\n"
+                    last = time.monotonic()
+        finally:
+            services.broadcaster.unsubscribe(subscription)
+
+    return StreamingResponse(messages(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+def _next(subscription: queue.Queue[Event], timeout_s: float) -> Event | None:
+    try:
+        return subscription.get(timeout=timeout_s)
+    except queue.Empty:
+        return None
+
+
+@router.get("/analytics/hourly", response_model=list[HourCount], summary="Events of one kind per hour")
+def hourly(
+    who: Viewer,
+    services: ServicesDep,
+    kind: Annotated[str, Query(description=f"one of {', '.join(EVENT_KINDS)}")] = "visitor.new",
+    since_s: Annotated[float | None, Query()] = None,
+    until_s: Annotated[float | None, Query()] = None,
+    camera: Annotated[str | None, Query()] = None,
+) -> list[HourCount]:
+    until = until_s if until_s is not None else time.time()
+    since = since_s if since_s is not None else until - 86400
+    return [HourCount(hour_s=h, count=n) for h, n in services.counts_per_hour(kind, since, until, camera)]
+
+
+@router.get("/snapshots/{path:path}", response_class=FileResponse)
+def snapshot(path: str, who: Viewer, services: ServicesDep) -> FileResponse:
+    return FileResponse(services.snapshot(path), media_type="image/jpeg")

@@ -1,0 +1,48 @@
+"""Detect, verify and identify faces in uploaded photos (audited, rate limited)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Query, Request, UploadFile
+
+from ..deps import RateLimited, ServicesDep, client_ip, read_image
+from ..schemas import DetectOut, IdentifyOut, MatchOut, faces_out, identified
+
+router = APIRouter(tags=["faces"])
+
+
+@router.post("/detect", response_model=DetectOut, summary="Find faces: boxes, 5-point landmarks, quality")
+async def detect(image: Annotated[UploadFile, File()], who: RateLimited, services: ServicesDep) -> DetectOut:
+    faces = services.detect(await read_image(image, services))
+    return DetectOut(faces=faces_out(faces))
+
+
+@router.post("/verify", response_model=MatchOut, summary="1:1: are the largest faces of two photos the same person?")
+async def verify(
+    request: Request,
+    image_a: Annotated[UploadFile, File()],
+    image_b: Annotated[UploadFile, File()],
+    who: RateLimited,
+    services: ServicesDep,
+) -> MatchOut:
+    match = services.verify(await read_image(image_a, services), await read_image(image_b, services))
+    services.record(who, "verify", ip=client_ip(request), same=match.is_match, distance=round(match.distance, 4))
+    return MatchOut.of(match)
+
+
+@router.post("/identify", response_model=IdentifyOut, summary="1:N: who is each face of a photo? (open-set)")
+async def identify(
+    request: Request,
+    image: Annotated[UploadFile, File()],
+    who: RateLimited,
+    services: ServicesDep,
+    collection: Annotated[list[str] | None, Query(description="search only these collections")] = None,
+    k: Annotated[int, Query(ge=1, le=50)] = 3,
+) -> IdentifyOut:
+    faces, results = services.identify(await read_image(image, services), collection, k)
+    matched = [r.person.person_id for r in results if r.person]
+    services.record(
+        who, "identify", target=",".join(collection or []), ip=client_ip(request), faces=len(faces), matched=matched
+    )
+    return IdentifyOut(faces=identified(faces, results))

@@ -1,0 +1,83 @@
+"""Collections, people, enrollment by upload, watchlists (changes are audited)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+
+from ...gallery.records import Consent
+from ..deps import Admin, Operator, ServicesDep, Viewer, client_ip, read_image
+from ..schemas import CollectionIn, CollectionOut, EnrollOut, PersonOut, WatchlistIn
+
+router = APIRouter(tags=["gallery"])
+
+
+@router.get("/collections", response_model=list[CollectionOut])
+def list_collections(who: Viewer, services: ServicesDep) -> list[CollectionOut]:
+    watch = services.watchlists()
+    return [CollectionOut.of(c, watch) for c in services.collections()]
+
+
+@router.post("/collections", response_model=CollectionOut, status_code=201)
+def create_collection(body: CollectionIn, request: Request, who: Operator, services: ServicesDep) -> CollectionOut:
+    collection = services.create_collection(body.name, body.description)
+    services.record(who, "collection.create", target=body.name, ip=client_ip(request), status=201)
+    return CollectionOut.of(collection, services.watchlists())
+
+
+@router.delete("/collections/{name}", status_code=204)
+def delete_collection(name: str, request: Request, who: Admin, services: ServicesDep) -> None:
+    removed = services.delete_collection(name)
+    services.record(who, "collection.delete", target=name, ip=client_ip(request), status=204, people=removed)
+
+
+@router.put("/collections/{name}/watchlist", response_model=CollectionOut)
+def set_watchlist(
+    name: str, body: WatchlistIn, request: Request, who: Operator, services: ServicesDep
+) -> CollectionOut:
+    services.set_watchlist(name, body.watchlist)
+    services.record(who, "watchlist.set", target=name, ip=client_ip(request), on=body.watchlist)
+    (collection,) = [c for c in services.collections() if c.name == name]
+    return CollectionOut.of(collection, services.watchlists())
+
+
+@router.get("/collections/{name}/people", response_model=list[PersonOut])
+def list_people(
+    name: str,
+    who: Viewer,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[PersonOut]:
+    return [PersonOut.of(p) for p in services.people(name, limit, offset)]
+
+
+@router.post("/collections/{name}/people", response_model=EnrollOut, status_code=201)
+async def enroll(
+    name: str,
+    request: Request,
+    who: Operator,
+    services: ServicesDep,
+    images: Annotated[list[UploadFile], File(description="one or more photos of the person")],
+    display_name: Annotated[str | None, Form(max_length=200)] = None,
+    person_id: Annotated[int | None, Form()] = None,
+    consent_basis: Annotated[str | None, Form(max_length=100)] = None,
+) -> EnrollOut:
+    data = [await read_image(img, services) for img in images]
+    consent = Consent(basis=consent_basis) if consent_basis else None
+    report = services.enroll(name, data, name=display_name, person_id=person_id, consent=consent)
+    target = f"{name}/{report.person.id}" if report.person else name
+    services.record(who, "person.enroll", target=target, ip=client_ip(request), templates=len(report.template_ids))
+    return EnrollOut.of(report)
+
+
+@router.get("/people/{person_id}", response_model=PersonOut)
+def get_person(person_id: int, who: Viewer, services: ServicesDep) -> PersonOut:
+    return PersonOut.of(services.person(person_id))
+
+
+@router.delete("/people/{person_id}", status_code=204)
+def delete_person(person_id: int, request: Request, who: Operator, services: ServicesDep) -> None:
+    removed = services.remove_person(person_id)
+    services.record(who, "person.delete", target=str(person_id), ip=client_ip(request), status=204, templates=removed)

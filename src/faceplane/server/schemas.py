@@ -1,0 +1,282 @@
+"""Response and request bodies of the REST API (what the OpenAPI document shows)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from ..events import Event
+from ..gallery.records import Candidate, Collection, EnrollReport, Identification, Person
+from ..services import CameraView
+from ..types import Faces, Match
+
+
+class FaceOut(BaseModel):
+    box: list[float] = Field(description="x1, y1, x2, y2 pixels")
+    score: float = Field(description="detector confidence (its own scale)")
+    quality: float = Field(description="0..1, size x sharpness x pose x confidence")
+    landmarks: list[list[float]] = Field(description="5 or 68 points, x, y pixels")
+
+
+def faces_out(faces: Faces) -> list[FaceOut]:
+    return [
+        FaceOut(
+            box=[round(float(v), 1) for v in faces.xyxy[i]],
+            score=round(float(faces.score[i]), 4),
+            quality=round(float(faces.quality[i]), 4) if faces.quality.size else 0.0,
+            landmarks=[[round(float(x), 1), round(float(y), 1)] for x, y in faces.landmarks[i]],
+        )
+        for i in range(len(faces))
+    ]
+
+
+class DetectOut(BaseModel):
+    faces: list[FaceOut]
+
+
+class MatchOut(BaseModel):
+    same_person: bool
+    distance: float = Field(description="Euclidean distance of the 128-D embeddings (smaller = more alike)")
+    threshold: float = Field(description="calibrated threshold the distance was compared with")
+    similarity: float = Field(description="1 - distance / 2, clipped to 0..1 (for display)")
+
+    @classmethod
+    def of(cls, m: Match) -> MatchOut:
+        return cls(
+            same_person=m.is_match, distance=round(m.distance, 4), threshold=m.threshold, similarity=m.similarity
+        )
+
+
+class CandidateOut(BaseModel):
+    person_id: int
+    name: str
+    collection: str
+    distance: float
+
+    @classmethod
+    def of(cls, c: Candidate) -> CandidateOut:
+        return cls(person_id=c.person_id, name=c.display_name, collection=c.collection, distance=round(c.distance, 4))
+
+
+class IdentifiedFace(BaseModel):
+    face: FaceOut
+    person: CandidateOut | None = Field(description="the match within the open-set threshold, or null (unknown)")
+    candidates: list[CandidateOut]
+    threshold: float
+
+
+def identified(faces: Faces, results: list[Identification]) -> list[IdentifiedFace]:
+    out = faces_out(faces)
+    return [
+        IdentifiedFace(
+            face=out[i],
+            person=CandidateOut.of(r.person) if r.person else None,
+            candidates=[CandidateOut.of(c) for c in r.candidates],
+            threshold=round(r.threshold, 4),
+        )
+        for i, r in enumerate(results)
+    ]
+
+
+class IdentifyOut(BaseModel):
+    faces: list[IdentifiedFace]
+
+
+class CollectionIn(BaseModel):
+    name: str = Field(pattern=r"^[\w.-]{1,64}$")
+    description: str = Field("", max_length=500)
+
+
+class CollectionOut(BaseModel):
+    name: str
+    description: str
+    people: int
+    templates: int
+    watchlist: bool
+
+    @classmethod
+    def of(cls, c: Collection, watchlists: list[str]) -> CollectionOut:
+        return cls(
+            name=c.name,
+            description=c.description,
+            people=c.people,
+            templates=c.templates,
+            watchlist=c.name in watchlists,
+        )
+
+
+class PersonOut(BaseModel):
+    id: int
+    collection: str
+    name: str
+    external_id: str | None
+    templates: int
+    consent_basis: str | None
+
+    @classmethod
+    def of(cls, p: Person) -> PersonOut:
+        return cls(
+            id=p.id,
+            collection=p.collection,
+            name=p.display_name,
+            external_id=p.external_id,
+            templates=p.templates,
+            consent_basis=p.consent.basis if p.consent else None,
+        )
+
+
+class RejectionOut(BaseModel):
+    source: str
+    reasons: list[str]
+
+
+class EnrollOut(BaseModel):
+    person: PersonOut | None
+    template_ids: list[int]
+    rejected: list[RejectionOut]
+    duplicates: list[CandidateOut]
+
+    @classmethod
+    def of(cls, r: EnrollReport) -> EnrollOut:
+        return cls(
+            person=PersonOut.of(r.person) if r.person else None,
+            template_ids=r.template_ids,
+            rejected=[RejectionOut(source=x.source, reasons=x.reasons) for x in r.rejected],
+            duplicates=[CandidateOut.of(d) for d in r.duplicates],
+        )
+
+
+class WatchlistIn(BaseModel):
+    watchlist: bool = Field(description="alert when people of this collection are seen on a camera")
+
+
+class CameraIn(BaseModel):
+    id: str = Field(pattern=r"^[\w.-]{1,64}$", description="camera id")
+    source: str = Field(min_length=1, max_length=2000, description="file path, rtsp://..., http(s)://..., webcam:N")
+    fps: float = Field(5.0, gt=0, le=30)
+    lines: list[str] = Field(default_factory=list, description="'[name=]x1,y1,x2,y2' (px or 0..1)")
+    zones: list[str] = Field(default_factory=list, description="'[name=]x1,y1,x2,y2,x3,y3,...'")
+    people: bool = False
+    fixed: bool = True
+    loop: bool = False
+    realtime: bool = True
+
+
+class CameraOut(BaseModel):
+    id: str
+    source: str = Field(description="the source with any password masked")
+    state: str = Field(description="connecting | live | stalled | ended | failed | stopped")
+    reason: str
+    frames: int
+    faces: int
+    face_tracks: int
+    people: int
+    dropped: int
+    reconnects: int
+    line_counts: dict[str, dict[str, int]]
+    lines: list[str]
+    zones: list[str]
+
+    @classmethod
+    def of(cls, v: CameraView) -> CameraOut:
+        st, su = v.status, v.summary
+        return cls(
+            id=v.config.id,
+            source=st.url if st else "",
+            state=st.state.value if st else "stopped",
+            reason=st.reason if st else "",
+            frames=su.frames if su else 0,
+            faces=su.faces if su else 0,
+            face_tracks=su.face_tracks if su else 0,
+            people=su.people_tracks if su else 0,
+            dropped=st.frames_dropped if st else 0,
+            reconnects=st.reconnects if st else 0,
+            line_counts=su.line_counts if su else {},
+            lines=v.config.lines,
+            zones=v.config.zones,
+        )
+
+
+class EventOut(BaseModel):
+    id: str
+    kind: str
+    camera: str
+    t_s: float
+    wall_s: float
+    track_id: int
+    rule: str
+    person_id: int | None
+    person_name: str | None
+    collection: str | None
+    distance: float | None
+    direction: str | None
+    dwell_s: float | None
+    box: list[float] | None
+    snapshot_url: str | None
+
+    @classmethod
+    def of(cls, e: Event) -> EventOut:
+        return cls(
+            id=e.id,
+            kind=e.kind,
+            camera=e.camera,
+            t_s=e.t_s,
+            wall_s=e.wall_s,
+            track_id=e.track_id,
+            rule=e.rule,
+            person_id=e.person_id,
+            person_name=e.person_name,
+            collection=e.collection,
+            distance=e.distance,
+            direction=e.direction,
+            dwell_s=e.dwell_s,
+            box=list(e.box) if e.box else None,
+            snapshot_url=f"/api/v1/{e.snapshot}" if e.snapshot else None,  # "snapshots/<camera>/<day>/<id>.jpg"
+        )
+
+
+class HourCount(BaseModel):
+    hour_s: float = Field(description="start of the hour, Unix seconds")
+    count: int
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class MeOut(BaseModel):
+    name: str
+    role: str
+    kind: str
+
+
+class KeyIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    role: str = Field(pattern="^(viewer|operator|admin)$")
+
+
+class KeyOut(BaseModel):
+    id: int
+    name: str
+    role: str
+    prefix: str
+    created_at: float
+    revoked: bool
+
+
+class NewKeyOut(BaseModel):
+    key: str = Field(description="shown once; store it now")
+    name: str
+    role: str
+
+
+class AuditOut(BaseModel):
+    id: int
+    ts: float
+    actor: str
+    role: str
+    action: str
+    target: str
+    ip: str
+    status: int
+    detail: str
