@@ -1,0 +1,50 @@
+"""Server settings: TOML, environment, overrides; refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from faceplane.config import DEV_ADMIN_KEY, load_settings
+from faceplane.errors import InvalidArgumentError
+
+
+def test_file_then_environment_then_options(tmp_path, monkeypatch):
+    path = tmp_path / "fp.toml"
+    path.write_text('port = 9000\nwatchlists = ["vip"]\n[[cameras]]\nid = "door"\nsource = "x.mp4"\n')
+    assert load_settings(path).port == 9000
+    monkeypatch.setenv("FACEPLANE_PORT", "9100")
+    assert load_settings(path).port == 9100
+    settings = load_settings(path, port=9200)
+    assert settings.port == 9200 and settings.watchlists == ["vip"] and settings.cameras[0].id == "door"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("portt = 1\n", "Extra inputs"),
+        ("port = 0\n", "port"),
+        ('environment = "production"\n', "admin_api_key"),
+        (f'environment = "production"\nadmin_api_key = "{DEV_ADMIN_KEY}"\n', "admin_api_key"),
+        ('[[cameras]]\nid = "a b"\nsource = "x"\n', "cameras.0.id"),
+        ('[[cameras]]\nid = "a"\nsource = "x"\nlines = ["1,2"]\n', "4 numbers"),
+        ("not toml = = \n", "cannot read"),
+    ],
+)
+def test_bad_settings_are_refused_with_the_field_named(tmp_path, text, message):
+    path = tmp_path / "fp.toml"
+    path.write_text(text)
+    with pytest.raises(InvalidArgumentError, match=message):
+        load_settings(path)
+
+
+def test_production_with_real_secrets(monkeypatch):
+    monkeypatch.setenv("FACEPLANE_ENVIRONMENT", "production")
+    monkeypatch.setenv("FACEPLANE_ADMIN_API_KEY", "k" * 32)
+    monkeypatch.setenv("FACEPLANE_ADMIN_PASSWORD", "a long passphrase")
+    settings = load_settings()
+    assert settings.admin_key() == "k" * 32 and "k" * 32 not in repr(settings)  # secrets are not printed
+
+
+def test_missing_file():
+    with pytest.raises(InvalidArgumentError, match="cannot read config file"):
+        load_settings("/no/such/faceplane.toml")
