@@ -13,6 +13,7 @@ from .pipeline import Engine
 from .services import Services
 from .video.analyzer import AnalyzerSettings, LocalAnalyzer, ProcessAnalyzer
 from .video.engine import VideoEngine
+from .webhooks import WebhookSink
 
 __all__ = ["build_services"]
 
@@ -33,10 +34,19 @@ def build_services(settings: Settings) -> Services:
         if settings.workers
         else LocalAnalyzer(analyzer_settings)
     )
+    webhooks = [
+        WebhookSink(
+            hook.url,
+            secret=hook.secret.get_secret_value(),
+            kinds=hook.kinds,
+            dead_letters=root / "events" / "events.sqlite",
+        )
+        for hook in settings.webhooks
+    ]
     video = VideoEngine(
         engine=gallery.engine,
         gallery=gallery,
-        bus=EventBus([broadcaster], store=events),
+        bus=EventBus([broadcaster, *webhooks], store=events),
         analyzer=analyzer,
         live_view=True,
     )
@@ -48,4 +58,5 @@ def build_services(settings: Settings) -> Services:
         audit=AuditLog(root / "audit.sqlite"),
         video=video,
         broadcaster=broadcaster,
+        webhooks=webhooks,
     )

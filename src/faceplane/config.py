@@ -34,7 +34,7 @@ from pydantic_settings import (
 
 from .errors import InvalidArgumentError
 
-__all__ = ["CameraConfig", "Settings", "load_settings"]
+__all__ = ["CameraConfig", "Settings", "WebhookConfig", "load_settings"]
 
 #: The development admin key: printed by ``faceplane serve`` in development, refused elsewhere.
 DEV_ADMIN_KEY = "fp-dev-admin-key"
@@ -69,6 +69,16 @@ class CameraConfig(BaseModel):
         return value
 
 
+class WebhookConfig(BaseModel):
+    """A receiver of events (signed POSTs; see :mod:`faceplane.webhooks`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(description="http(s):// URL that receives JSON events", pattern=r"^https?://")
+    secret: SecretStr = Field(description="HMAC-SHA256 key for the X-Faceplane-Signature header (>= 8 characters)")
+    kinds: list[str] = Field(default_factory=list, description="only these event kinds (empty: all)")
+
+
 class Settings(BaseSettings):
     """Server settings (TOML file, then environment variables ``FACEPLANE_<FIELD>``)."""
 
@@ -95,6 +105,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(120, ge=1, description="recognition requests per minute per API key")
     session_hours: float = Field(12.0, gt=0, description="console login lifetime")
     cameras: list[CameraConfig] = Field(default_factory=list, description="cameras started with the server")
+    webhooks: list[WebhookConfig] = Field(default_factory=list, description="where events are POSTed")
 
     @classmethod
     def settings_customise_sources(

@@ -28,6 +28,7 @@ from .types import Faces, Match
 from .video.engine import CameraSummary, VideoEngine
 from .video.rules import Line, Zone
 from .video.sources import SourceStatus, VideoSource
+from .webhooks import WebhookSink
 
 __all__ = ["CameraView", "RateLimiter", "Services"]
 
@@ -74,6 +75,7 @@ class Services:
         audit: AuditLog,
         video: VideoEngine,
         broadcaster: Broadcaster,
+        webhooks: Sequence[WebhookSink] = (),
     ) -> None:
         self.settings = settings
         self.gallery = gallery
@@ -83,6 +85,7 @@ class Services:
         self.audit = audit
         self.video = video
         self.broadcaster = broadcaster
+        self.webhooks = list(webhooks)
         self.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
         self._cameras: dict[str, CameraConfig] = {}
         self._state_path = Path(settings.data_dir) / "server-state.json"
@@ -111,6 +114,8 @@ class Services:
         if self._video_thread is not None:
             self._video_thread.join(30)
         self.video.analyzer.close()
+        for hook in self.webhooks:
+            hook.close()
         self.gallery.close()
         self.events.close()
         self.accounts.close()
