@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from .accounts import AccountStore, Principal
 from .audit import AuditLog
 from .config import CameraConfig, Settings
@@ -24,6 +27,7 @@ from .events import Broadcaster, Event, EventStore
 from .gallery.gallery import Gallery
 from .gallery.records import Collection, Consent, EnrollReport, Identification, Person
 from .pipeline import Engine
+from .pose import head_pose
 from .types import Faces, Match
 from .video.engine import CameraSummary, VideoEngine
 from .video.rules import Line, Zone
@@ -91,6 +95,7 @@ class Services:
         self._state_path = Path(settings.data_dir) / "server-state.json"
         self._video_thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._engine68: Engine | None = None  # loaded on first use (the 68-point model is non-commercial)
 
     # -- life cycle -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -148,8 +153,16 @@ class Services:
     def detect(self, image: bytes) -> Faces:
         return self.engine.detect(image)
 
-    def analyze(self, image: bytes) -> Faces:
-        return self.engine.analyze(image)
+    def analyze(self, image: bytes, *, landmarks: int = 5) -> tuple[Faces, npt.NDArray[np.float32] | None]:
+        """Faces with embeddings and landmarks; with 68 points also head pose (N, 3) yaw, pitch, roll degrees."""
+        if landmarks == 5:
+            return self.engine.analyze(image), None
+        with self._lock:
+            if self._engine68 is None:
+                self._engine68 = Engine(landmarks=68)
+        rgb = self._engine68.load(image)
+        faces = self._engine68.analyze(rgb)
+        return faces, head_pose(faces.landmarks, rgb.shape[1], rgb.shape[0])
 
     def verify(self, image_a: bytes, image_b: bytes) -> Match:
         return self.engine.verify(image_a, image_b)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, Field
 
 from ..events import Event
@@ -27,6 +29,26 @@ def faces_out(faces: Faces) -> list[FaceOut]:
         )
         for i in range(len(faces))
     ]
+
+
+class AnalyzedFace(FaceOut):
+    embedding: list[float] = Field(description="128-D descriptor")
+    head_pose: list[float] | None = Field(description="yaw, pitch, roll in degrees (landmarks=68 only)")
+
+
+def analyzed_out(faces: Faces, pose: npt.NDArray[np.float32] | None) -> list[AnalyzedFace]:
+    return [
+        AnalyzedFace(
+            **f.model_dump(),
+            embedding=[round(float(v), 6) for v in faces.embedding[i]],
+            head_pose=None if pose is None else [round(float(v), 1) for v in pose[i]],
+        )
+        for i, f in enumerate(faces_out(faces))
+    ]
+
+
+class AnalyzeOut(BaseModel):
+    faces: list[AnalyzedFace]
 
 
 class DetectOut(BaseModel):

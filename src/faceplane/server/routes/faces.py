@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
 
 from ..deps import RateLimited, ServicesDep, client_ip, read_image
-from ..schemas import DetectOut, IdentifyOut, MatchOut, faces_out, identified
+from ..schemas import AnalyzeOut, DetectOut, IdentifyOut, MatchOut, analyzed_out, faces_out, identified
 
 router = APIRouter(tags=["faces"])
 
@@ -16,6 +16,19 @@ router = APIRouter(tags=["faces"])
 async def detect(image: Annotated[UploadFile, File()], who: RateLimited, services: ServicesDep) -> DetectOut:
     faces = services.detect(await read_image(image, services))
     return DetectOut(faces=faces_out(faces))
+
+
+@router.post(
+    "/analyze", response_model=AnalyzeOut, summary="Faces with embeddings; landmarks=68 adds 68 points and head pose"
+)
+async def analyze(
+    image: Annotated[UploadFile, File()],
+    who: RateLimited,
+    services: ServicesDep,
+    landmarks: Annotated[Literal[5, 68], Query(description="5 (default) or 68 (iBUG terms: non-commercial)")] = 5,
+) -> AnalyzeOut:
+    faces, pose = services.analyze(await read_image(image, services), landmarks=landmarks)
+    return AnalyzeOut(faces=analyzed_out(faces, pose))
 
 
 @router.post("/verify", response_model=MatchOut, summary="1:1: are the largest faces of two photos the same person?")
