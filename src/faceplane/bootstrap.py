@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .accounts import AccountStore
 from .audit import AuditLog
@@ -14,6 +15,9 @@ from .services import Services
 from .video.analyzer import AnalyzerSettings, LocalAnalyzer, ProcessAnalyzer
 from .video.engine import VideoEngine
 from .webhooks import WebhookSink
+
+if TYPE_CHECKING:
+    from .mqtt import MqttSink
 
 __all__ = ["build_services"]
 
@@ -43,10 +47,17 @@ def build_services(settings: Settings) -> Services:
         )
         for hook in settings.webhooks
     ]
+    sinks: list[WebhookSink | MqttSink] = list(webhooks)
+    if settings.mqtt is not None:
+        from .mqtt import MqttSink
+
+        m = settings.mqtt
+        password = m.password.get_secret_value() if m.password else None
+        sinks.append(MqttSink(m.host, m.port, prefix=m.prefix, username=m.username, password=password))
     video = VideoEngine(
         engine=gallery.engine,
         gallery=gallery,
-        bus=EventBus([broadcaster, *webhooks], store=events),
+        bus=EventBus([broadcaster, *sinks], store=events),
         analyzer=analyzer,
         live_view=True,
     )
@@ -58,5 +69,5 @@ def build_services(settings: Settings) -> Services:
         audit=AuditLog(root / "audit.sqlite"),
         video=video,
         broadcaster=broadcaster,
-        webhooks=webhooks,
+        sinks=sinks,
     )

@@ -34,7 +34,7 @@ from pydantic_settings import (
 
 from .errors import InvalidArgumentError
 
-__all__ = ["CameraConfig", "Settings", "WebhookConfig", "load_settings"]
+__all__ = ["CameraConfig", "MqttConfig", "Settings", "WebhookConfig", "load_settings"]
 
 #: The development admin key: printed by ``faceplane serve`` in development, refused elsewhere.
 DEV_ADMIN_KEY = "fp-dev-admin-key"
@@ -79,6 +79,18 @@ class WebhookConfig(BaseModel):
     kinds: list[str] = Field(default_factory=list, description="only these event kinds (empty: all)")
 
 
+class MqttConfig(BaseModel):
+    """An MQTT broker that receives every event (see :mod:`faceplane.mqtt`; needs faceplane[mqtt])."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field(description="broker host")
+    port: int = Field(1883, ge=1, le=65535, description="broker port")
+    prefix: str = Field("faceplane", description="topics are <prefix>/events/<camera>/<kind>")
+    username: str | None = Field(None, description="broker user, if it wants one")
+    password: SecretStr | None = Field(None, description="broker password")
+
+
 class Settings(BaseSettings):
     """Server settings (TOML file, then environment variables ``FACEPLANE_<FIELD>``)."""
 
@@ -106,6 +118,7 @@ class Settings(BaseSettings):
     session_hours: float = Field(12.0, gt=0, description="console login lifetime")
     cameras: list[CameraConfig] = Field(default_factory=list, description="cameras started with the server")
     webhooks: list[WebhookConfig] = Field(default_factory=list, description="where events are POSTed")
+    mqtt: MqttConfig | None = Field(None, description="publish events to this MQTT broker (home/NVR setups)")
 
     @classmethod
     def settings_customise_sources(

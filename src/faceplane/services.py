@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -32,11 +32,14 @@ from .types import Faces, Match
 from .video.engine import CameraSummary, VideoEngine
 from .video.rules import Line, Zone
 from .video.sources import SourceStatus, VideoSource
-from .webhooks import WebhookSink
 
 __all__ = ["CameraView", "RateLimiter", "Services"]
 
 log = logging.getLogger(__name__)
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ class Services:
         audit: AuditLog,
         video: VideoEngine,
         broadcaster: Broadcaster,
-        webhooks: Sequence[WebhookSink] = (),
+        sinks: Sequence[_Closable] = (),
     ) -> None:
         self.settings = settings
         self.gallery = gallery
@@ -89,7 +92,7 @@ class Services:
         self.audit = audit
         self.video = video
         self.broadcaster = broadcaster
-        self.webhooks = list(webhooks)
+        self.sinks = list(sinks)  # webhooks, MQTT: closed with the services
         self.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
         self._cameras: dict[str, CameraConfig] = {}
         self._state_path = Path(settings.data_dir) / "server-state.json"
@@ -119,8 +122,8 @@ class Services:
         if self._video_thread is not None:
             self._video_thread.join(30)
         self.video.analyzer.close()
-        for hook in self.webhooks:
-            hook.close()
+        for sink in self.sinks:
+            sink.close()
         self.gallery.close()
         self.events.close()
         self.accounts.close()
