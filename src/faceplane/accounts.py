@@ -167,6 +167,18 @@ class AccountStore:
                 (username, role, _hash_password(password), time.time()),
             )
 
+    def list_users(self) -> list[tuple[str, str, float]]:
+        """``(username, role, created_at)`` of every console user."""
+        with self._lock:
+            return self._db.execute("SELECT username, role, created_at FROM users ORDER BY username").fetchall()
+
+    def delete_user(self, username: str) -> None:
+        """Remove a console user and end their sessions."""
+        with self._lock:
+            cur = self._db.execute("DELETE FROM users WHERE username = ?", (username,))
+        if cur.rowcount == 0:
+            raise NotFoundError(f"no user {username!r}")
+
     def login(self, username: str, password: str, *, lifetime_s: float) -> str | None:
         """A new session token for good credentials, else None (same time either way)."""
         with self._lock:

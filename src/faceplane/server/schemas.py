@@ -272,6 +272,18 @@ class MeOut(BaseModel):
     kind: str
 
 
+class UserIn(BaseModel):
+    username: str = Field(pattern=r"^[\w.@-]{1,64}$")
+    password: str = Field(min_length=8, max_length=200)
+    role: str = Field(pattern="^(viewer|operator|admin)$")
+
+
+class UserOut(BaseModel):
+    username: str
+    role: str
+    created_at: float
+
+
 class KeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     role: str = Field(pattern="^(viewer|operator|admin)$")

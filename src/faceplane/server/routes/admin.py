@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from ..deps import SESSION_COOKIE, Admin, ServicesDep, Viewer, client_ip
-from ..schemas import AuditOut, KeyIn, KeyOut, LoginIn, MeOut, NewKeyOut
+from ..schemas import AuditOut, KeyIn, KeyOut, LoginIn, MeOut, NewKeyOut, UserIn, UserOut
 
 router = APIRouter(tags=["accounts"])
 
@@ -37,6 +37,27 @@ def logout(request: Request, response: Response, services: ServicesDep) -> None:
 @router.get("/auth/me", response_model=MeOut)
 def me(who: Viewer) -> MeOut:
     return MeOut(name=who.name, role=who.role, kind=who.kind)
+
+
+@router.get("/users", response_model=list[UserOut])
+def list_users(who: Admin, services: ServicesDep) -> list[UserOut]:
+    return [UserOut(username=u, role=r, created_at=t) for u, r, t in services.accounts.list_users()]
+
+
+@router.post("/users", response_model=UserOut, status_code=201, summary="Create a console user or reset one")
+def set_user(body: UserIn, request: Request, who: Admin, services: ServicesDep) -> UserOut:
+    services.accounts.set_user(body.username, body.password, body.role)
+    services.record(who, "user.set", target=body.username, ip=client_ip(request), status=201, role=body.role)
+    (user,) = [
+        UserOut(username=u, role=r, created_at=t) for u, r, t in services.accounts.list_users() if u == body.username
+    ]
+    return user
+
+
+@router.delete("/users/{username}", status_code=204)
+def delete_user(username: str, request: Request, who: Admin, services: ServicesDep) -> None:
+    services.accounts.delete_user(username)
+    services.record(who, "user.delete", target=username, ip=client_ip(request), status=204)
 
 
 @router.get("/keys", response_model=list[KeyOut])

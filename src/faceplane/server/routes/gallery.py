@@ -68,7 +68,9 @@ async def enroll(
     consent = Consent(basis=consent_basis) if consent_basis else None
     report = services.enroll(name, data, name=display_name, person_id=person_id, consent=consent)
     target = f"{name}/{report.person.id}" if report.person else name
-    services.record(who, "person.enroll", target=target, ip=client_ip(request), templates=len(report.template_ids))
+    services.record(
+        who, "person.enroll", target=target, ip=client_ip(request), status=201, templates=len(report.template_ids)
+    )
     return EnrollOut.of(report)
 
 
