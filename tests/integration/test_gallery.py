@@ -214,3 +214,15 @@ def test_faiss_index_saved_at_close_and_rebuilt_after_an_unclean_stop(tmp_path, 
     assert ident.person is not None and ident.person.display_name == names[1]
     assert len(g2.index) == g2.store.count_templates() == 4
     g2.close()
+
+
+def test_photos_of_two_people_are_refused_together(tmp_path, examples, engine):
+    gallery = Gallery.open(tmp_path, engine=engine)
+    gallery.create_collection("staff")
+    report = gallery.enroll("staff", [examples / "obama.jpg", examples / "biden.jpg"], name="Obama")
+    assert report.person is None and report.template_ids == []
+    assert "do not all show one person" in report.rejected[-1].reasons[0]
+    assert gallery.list_people("staff") == []
+    ok = gallery.enroll("staff", [examples / "obama.jpg", examples / "obama2.jpg"], name="Obama")
+    assert len(ok.template_ids) == 2
+    gallery.close()

@@ -89,6 +89,23 @@ def _sha256(source: ImageInput) -> str | None:
     return None
 
 
+def _mixed_identities(embeddings: npt.NDArray[np.float32]) -> str:
+    """A reason when some accepted photo matches none of the others of the batch, else ``""``."""
+    if len(embeddings) < 2:
+        return ""
+    dist = np.linalg.norm(embeddings[:, None, :] - embeddings[None, :, :], axis=2)
+    np.fill_diagonal(dist, np.inf)
+    nearest = dist.min(axis=1)
+    threshold = load_calibration().best_accuracy_threshold
+    if float(nearest.max()) <= threshold:
+        return ""
+    odd = [int(i) + 1 for i in np.flatnonzero(nearest > threshold)]
+    return (
+        f"the photos do not all show one person: accepted photo(s) {odd} match none of the others "
+        f"(nearest distance {float(nearest.max()):.2f} > {threshold:.2f}); enroll each person separately"
+    )
+
+
 def _jpeg(chip: npt.NDArray[np.uint8]) -> bytes:
     from PIL import Image
 
@@ -253,6 +270,9 @@ class Gallery:
         face that already matches another enrolled person (within the FAR = 1e-3 threshold) is
         reported in ``duplicates``; with ``on_duplicate="refuse"`` nothing is stored then.
 
+        Photos that do not all show one person (a photo farther than the best-accuracy threshold
+        from every other photo of the batch) are refused together, with the reason.
+
         Raises:
             InvalidArgumentError: neither a name nor an existing person, or an unknown collection.
         """
@@ -262,6 +282,9 @@ class Gallery:
         if person is None and not (name and name.strip()):
             raise InvalidArgumentError("enrolling a new person needs a name")
         embeddings, qualities, hashes, thumbs, rejected = self._accepted_faces(images, gate)
+        mixed = _mixed_identities(embeddings)
+        if mixed:  # storing two people under one name would poison every later search
+            return EnrollReport(person=person, rejected=[*rejected, Rejection("*", [mixed])])
         duplicates = self._duplicates(embeddings, exclude_person=person.id if person else None)
         if not len(embeddings) or (duplicates and on_duplicate == "refuse"):
             if duplicates and on_duplicate == "refuse":
