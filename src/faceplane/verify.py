@@ -46,6 +46,9 @@ def face_distance(a: npt.ArrayLike, b: npt.ArrayLike) -> _F32:
     return np.sqrt(np.clip(sq, 0.0, None)).astype(np.float32)
 
 
+_WARNED: set[tuple[str, float]] = set()
+
+
 @dataclass(frozen=True)
 class Calibration:
     """Thresholds of one embedding model.
@@ -76,7 +79,8 @@ class Calibration:
         fars = np.array(sorted(self.far_curve), np.float64)
         thresholds = np.array([self.far_curve[f] for f in sorted(self.far_curve)], np.float64)
         clamped = float(np.clip(far, fars[0], fars[-1]))
-        if clamped != far:
+        if clamped != far and (self.model, clamped) not in _WARNED:
+            _WARNED.add((self.model, clamped))  # once per value, not on every search
             logger.warning("FAR %.2g is outside the calibrated range [%.2g, %.2g]; using %.2g", far, fars[0], fars[-1],
                            clamped)
         return float(np.interp(np.log10(clamped), np.log10(fars), thresholds))

@@ -210,6 +210,14 @@ class SqliteStore:
             raise NotFoundError(f"no collection named {name!r}")
         return _collection(rows[0])
 
+    def count_people(self, collections: Sequence[str] | None = None) -> int:
+        """People in these collections (default: all), without counting their templates."""
+        if not collections:
+            return int(self._query("SELECT COUNT(*) FROM people")[0][0])
+        names = sorted(set(collections))
+        sql = "SELECT COUNT(*) FROM people p JOIN collections c ON p.collection_id = c.id WHERE c.name IN ({})"
+        return int(self._query(sql.format(",".join("?" * len(names))), names)[0][0])
+
     def list_collections(self) -> list[Collection]:
         names = [r["name"] for r in self._query("SELECT name FROM collections ORDER BY name")]
         return [self.get_collection(n) for n in names]

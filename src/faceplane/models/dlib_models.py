@@ -44,6 +44,7 @@ class HogDetector:
         self.upsample = upsample
         self._detector: object | None = None
         self._lock = threading.Lock()
+        self._run_lock = threading.Lock()
 
     def _load(self) -> object:
         with self._lock:
@@ -70,7 +71,9 @@ class HogDetector:
         up = self.upsample if upsample is None else upsample
         if up < 0:
             raise InvalidArgumentError(f"upsample must be >= 0, got {up}")
-        rects, scores, _ = self._load().run(image, up, threshold)  # type: ignore[attr-defined]
+        detector = self._load()
+        with self._run_lock:  # dlib's object_detector is not safe for concurrent calls (heap corruption)
+            rects, scores, _ = detector.run(image, up, threshold)  # type: ignore[attr-defined]
         ltrb = [[r.left(), r.top(), r.right(), r.bottom()] for r in rects]
         boxes = xyxy_from_ltrb_inclusive(ltrb)
         score = np.asarray(scores, dtype=np.float32).reshape(-1)
@@ -113,9 +116,10 @@ class ShapePredictor:
         model = self._load()
         ltrb = ltrb_inclusive_from_xyxy(boxes)
         out = np.zeros((len(ltrb), self.points, 2), np.float32)
-        for i, (left, top, right, bottom) in enumerate(ltrb.tolist()):
-            shape = model(image, dlib.rectangle(left, top, right, bottom))  # type: ignore[operator]
-            out[i] = [(p.x, p.y) for p in shape.parts()]
+        with self._lock:  # dlib objects are not documented as thread-safe: one call at a time (it is ~1 ms)
+            for i, (left, top, right, bottom) in enumerate(ltrb.tolist()):
+                shape = model(image, dlib.rectangle(left, top, right, bottom))  # type: ignore[operator]
+                out[i] = [(p.x, p.y) for p in shape.parts()]
         return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from ..deps import RateLimited, ServicesDep, client_ip, read_image
 from ..schemas import AnalyzeOut, DetectOut, IdentifyOut, MatchOut, analyzed_out, faces_out, identified
@@ -14,7 +15,7 @@ router = APIRouter(tags=["faces"])
 
 @router.post("/detect", response_model=DetectOut, summary="Find faces: boxes, 5-point landmarks, quality")
 async def detect(image: Annotated[UploadFile, File()], who: RateLimited, services: ServicesDep) -> DetectOut:
-    faces = services.detect(await read_image(image, services))
+    faces = await run_in_threadpool(services.detect, await read_image(image, services))
     return DetectOut(faces=faces_out(faces))
 
 
@@ -27,7 +28,7 @@ async def analyze(
     services: ServicesDep,
     landmarks: Annotated[Literal[5, 68], Query(description="5 (default) or 68 (iBUG terms: non-commercial)")] = 5,
 ) -> AnalyzeOut:
-    faces, pose = services.analyze(await read_image(image, services), landmarks=landmarks)
+    faces, pose = await run_in_threadpool(services.analyze, await read_image(image, services), landmarks=landmarks)
     return AnalyzeOut(faces=analyzed_out(faces, pose))
 
 
@@ -39,7 +40,8 @@ async def verify(
     who: RateLimited,
     services: ServicesDep,
 ) -> MatchOut:
-    match = services.verify(await read_image(image_a, services), await read_image(image_b, services))
+    a, b = await read_image(image_a, services), await read_image(image_b, services)
+    match = await run_in_threadpool(services.verify, a, b)
     services.record(who, "verify", ip=client_ip(request), same=match.is_match, distance=round(match.distance, 4))
     return MatchOut.of(match)
 
@@ -53,7 +55,9 @@ async def identify(
     collection: Annotated[list[str] | None, Query(description="search only these collections")] = None,
     k: Annotated[int, Query(ge=1, le=50)] = 3,
 ) -> IdentifyOut:
-    faces, results = services.identify(await read_image(image, services), collection, k)
+    # detection + embedding take 0.3-1 s of CPU: off the event loop, or every other request (health, console,
+    # SSE) waits behind it
+    faces, results = await run_in_threadpool(services.identify, await read_image(image, services), collection, k)
     matched = [r.person.person_id for r in results if r.person]
     services.record(
         who, "identify", target=",".join(collection or []), ip=client_ip(request), faces=len(faces), matched=matched

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from ...gallery.records import Consent
 from ..deps import Admin, Operator, ServicesDep, Viewer, client_ip, read_image
@@ -66,7 +67,9 @@ async def enroll(
 ) -> EnrollOut:
     data = [await read_image(img, services) for img in images]
     consent = Consent(basis=consent_basis) if consent_basis else None
-    report = services.enroll(name, data, name=display_name, person_id=person_id, consent=consent)
+    report = await run_in_threadpool(
+        services.enroll, name, data, name=display_name, person_id=person_id, consent=consent
+    )
     target = f"{name}/{report.person.id}" if report.person else name
     services.record(
         who, "person.enroll", target=target, ip=client_ip(request), status=201, templates=len(report.template_ids)
