@@ -211,13 +211,15 @@ class Services:
         return sorted(self.video.watchlists)
 
     def set_watchlist(self, collection: str, on: bool, *, persist: bool = True) -> None:
+        names = {c.name for c in self.gallery.list_collections()}
         if on:
-            names = {c.name for c in self.gallery.list_collections()}
             if collection not in names:
-                self.gallery.create_collection(collection)
+                self.create_collection(collection)  # checks the name
             self.video.watchlists.add(collection)
-        else:
+        elif collection in names or collection in self.video.watchlists:
             self.video.watchlists.discard(collection)
+        else:
+            raise NotFoundError(f"no collection named {collection!r}")
         if persist:
             self._write_state()
 

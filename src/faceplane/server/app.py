@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..errors import (
@@ -42,6 +43,27 @@ _STATUS = (  # most specific first
 )
 
 
+_PROBLEM = {
+    "title": "Problem",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string", "description": "the kind of error, e.g. NotFoundError"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+    },
+}
+# what the handlers below send for every 4xx, in the OpenAPI document (it also replaces FastAPI's default
+# 422 body, {"detail": [...]} as application/json, which this app never sends)
+_PROBLEMS: dict[int | str, dict[str, object]] = {
+    "4XX": {
+        "description": "Problem details (RFC 9457)",
+        "content": {"application/problem+json": {"schema": _PROBLEM}},
+    }
+}
+
+
 def _problem(status: int, title: str, detail: str) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
@@ -59,7 +81,7 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     for module in (faces, gallery, cameras, events, admin):
-        app.include_router(module.router, prefix="/api/v1")
+        app.include_router(module.router, prefix="/api/v1", responses=_PROBLEMS)
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, str]:
@@ -70,8 +92,8 @@ def create_app(services: Services) -> FastAPI:
         status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
         return _problem(status, type(exc).__name__, str(exc))
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    @app.exception_handler(StarletteHTTPException)  # also the router's 404 and 405, not only ours
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return _problem(exc.status_code, "HTTPException", str(exc.detail))
 
     @app.exception_handler(RequestValidationError)

@@ -11,6 +11,7 @@ from ..accounts import Principal, role_at_least
 from ..services import Services
 
 SESSION_COOKIE = "fp_session"
+MAX_INT64 = 2**63 - 1  # the largest SQLite INTEGER: ids and offsets beyond it are a 422, not an OverflowError
 IMAGE_TYPES = (
     "image/jpeg",
     "image/png",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
+from ..config import CameraConfig
 from ..events import Event
 from ..gallery.records import Candidate, Collection, EnrollReport, Identification, Person
 from ..services import CameraView
@@ -181,6 +182,12 @@ class CameraIn(BaseModel):
     fixed: bool = True
     loop: bool = False
     realtime: bool = True
+
+    @field_validator("lines", "zones")
+    @classmethod
+    def _parse_rules(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        # the same check as CameraConfig, here so that a bad line is a 422 on the body, not a 500 in the route
+        return CameraConfig._parse_rules(value, info)
 
 
 class CameraOut(BaseModel):

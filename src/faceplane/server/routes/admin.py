@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
-from ..deps import SESSION_COOKIE, Admin, ServicesDep, Viewer, client_ip
+from ..deps import MAX_INT64, SESSION_COOKIE, Admin, ServicesDep, Viewer, client_ip
 from ..schemas import AuditOut, KeyIn, KeyOut, LoginIn, MeOut, NewKeyOut, UserIn, UserOut
 
 router = APIRouter(tags=["accounts"])
@@ -83,7 +83,9 @@ def create_key(body: KeyIn, request: Request, who: Admin, services: ServicesDep)
 
 
 @router.delete("/keys/{key_id}", status_code=204)
-def revoke_key(key_id: int, request: Request, who: Admin, services: ServicesDep) -> None:
+def revoke_key(
+    key_id: Annotated[int, Path(ge=1, le=MAX_INT64)], request: Request, who: Admin, services: ServicesDep
+) -> None:
     services.accounts.revoke_key(key_id)
     services.record(who, "key.revoke", target=str(key_id), ip=client_ip(request), status=204)
 
@@ -96,7 +98,7 @@ def audit(
     action: Annotated[str | None, Query()] = None,
     since_s: Annotated[float | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
 ) -> list[AuditOut]:
     entries = services.audit.query(actor=actor, action=action, since_s=since_s, limit=limit, offset=offset)
     return [AuditOut(**e.__dict__) for e in entries]

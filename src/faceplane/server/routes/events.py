@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
 
 from ...events import EVENT_KINDS, Event
-from ..deps import ServicesDep, Viewer
+from ..deps import MAX_INT64, ServicesDep, Viewer
 from ..schemas import EventOut, HourCount
 
 router = APIRouter(tags=["events"])
@@ -24,11 +24,11 @@ def list_events(
     services: ServicesDep,
     camera: Annotated[list[str] | None, Query()] = None,
     kind: Annotated[list[str] | None, Query(description=f"any of {', '.join(EVENT_KINDS)}")] = None,
-    person_id: Annotated[int | None, Query()] = None,
+    person_id: Annotated[int | None, Query(ge=1, le=MAX_INT64)] = None,
     since_s: Annotated[float | None, Query(description="Unix seconds")] = None,
     until_s: Annotated[float | None, Query(description="Unix seconds")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
 ) -> list[EventOut]:
     found = services.query_events(
         cameras=camera or (),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from enum import IntEnum
+from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
@@ -11,6 +12,13 @@ from ..deps import RateLimited, ServicesDep, client_ip, read_image
 from ..schemas import AnalyzeOut, DetectOut, IdentifyOut, MatchOut, analyzed_out, faces_out, identified
 
 router = APIRouter(tags=["faces"])
+
+
+class Landmarks(IntEnum):
+    """Landmark counts of /analyze (an enum: a query string is text, and ``Literal[5, 68]`` refuses "68")."""
+
+    FIVE = 5
+    SIXTY_EIGHT = 68
 
 
 @router.post("/detect", response_model=DetectOut, summary="Find faces: boxes, 5-point landmarks, quality")
@@ -26,9 +34,10 @@ async def analyze(
     image: Annotated[UploadFile, File()],
     who: RateLimited,
     services: ServicesDep,
-    landmarks: Annotated[Literal[5, 68], Query(description="5 (default) or 68 (iBUG terms: non-commercial)")] = 5,
+    landmarks: Annotated[Landmarks, Query(description="5 or 68 (iBUG terms: non-commercial)")] = Landmarks.FIVE,
 ) -> AnalyzeOut:
-    faces, pose = await run_in_threadpool(services.analyze, await read_image(image, services), landmarks=landmarks)
+    data = await read_image(image, services)
+    faces, pose = await run_in_threadpool(services.analyze, data, landmarks=int(landmarks))
     return AnalyzeOut(faces=analyzed_out(faces, pose))
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from ...gallery.records import Consent
-from ..deps import Admin, Operator, ServicesDep, Viewer, client_ip, read_image
+from ..deps import MAX_INT64, Admin, Operator, ServicesDep, Viewer, client_ip, read_image
 from ..schemas import CollectionIn, CollectionOut, EnrollOut, PersonOut, WatchlistIn
 
 router = APIRouter(tags=["gallery"])
@@ -49,7 +49,7 @@ def list_people(
     who: Viewer,
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
 ) -> list[PersonOut]:
     return [PersonOut.of(p) for p in services.people(name, limit, offset)]
 
@@ -62,7 +62,7 @@ async def enroll(
     services: ServicesDep,
     images: Annotated[list[UploadFile], File(description="one or more photos of the person")],
     display_name: Annotated[str | None, Form(max_length=200)] = None,
-    person_id: Annotated[int | None, Form()] = None,
+    person_id: Annotated[int | None, Form(ge=1, le=MAX_INT64)] = None,
     consent_basis: Annotated[str | None, Form(max_length=100)] = None,
 ) -> EnrollOut:
     data = [await read_image(img, services) for img in images]
@@ -78,11 +78,13 @@ async def enroll(
 
 
 @router.get("/people/{person_id}", response_model=PersonOut)
-def get_person(person_id: int, who: Viewer, services: ServicesDep) -> PersonOut:
+def get_person(person_id: Annotated[int, Path(ge=1, le=MAX_INT64)], who: Viewer, services: ServicesDep) -> PersonOut:
     return PersonOut.of(services.person(person_id))
 
 
 @router.delete("/people/{person_id}", status_code=204)
-def delete_person(person_id: int, request: Request, who: Operator, services: ServicesDep) -> None:
+def delete_person(
+    person_id: Annotated[int, Path(ge=1, le=MAX_INT64)], request: Request, who: Operator, services: ServicesDep
+) -> None:
     removed = services.remove_person(person_id)
     services.record(who, "person.delete", target=str(person_id), ip=client_ip(request), status=204, templates=removed)
