@@ -243,6 +243,16 @@ class EventStore:
         with self._lock:
             return [(float(h), int(n)) for h, n in self._db.execute(sql, args).fetchall()]
 
+    def dwell_by_zone(
+        self, since_s: float, until_s: float, camera: str | None = None
+    ) -> list[tuple[str, str, int, float, float]]:
+        """``(camera, zone, visits, mean dwell s, longest dwell s)`` from the zone exits in ``[since_s, until_s)``."""
+        where, args = _filters([camera] if camera else (), ["zone.exit"], None, since_s, until_s)
+        sql = f"SELECT camera, rule, COUNT(*), AVG(dwell_s), MAX(dwell_s) FROM events {where} GROUP BY camera, rule"
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY camera, rule", args).fetchall()
+        return [(c, z, int(n), float(mean or 0.0), float(top or 0.0)) for c, z, n, mean, top in rows]
+
     def count(self, **filters: object) -> int:
         where, args = _filters(**filters)  # type: ignore[arg-type]
         with self._lock:

@@ -25,7 +25,7 @@ from .config import CameraConfig, Settings
 from .errors import InvalidArgumentError, NotFoundError
 from .events import Broadcaster, Event, EventStore
 from .gallery.gallery import Gallery
-from .gallery.records import Collection, Consent, EnrollReport, Identification, Person
+from .gallery.records import Collection, Consent, EnrollReport, Identification, Person, Template
 from .pipeline import Engine
 from .pose import head_pose
 from .types import Faces, Match
@@ -203,6 +203,16 @@ class Services:
             raise InvalidArgumentError("enrollment needs at least one photo")
         return self.gallery.enroll(collection, images, name=name, person_id=person_id, consent=consent)
 
+    def templates(self, person_id: int) -> list[Template]:
+        self.gallery.store.get_person(person_id)  # NotFoundError for an unknown person
+        return self.gallery.store.templates_of(person_id)
+
+    def template_thumbnail(self, template_id: int) -> bytes | None:
+        return self.gallery.store.template_thumbnail(template_id)
+
+    def remove_template(self, template_id: int) -> None:
+        self.gallery.remove_template(template_id)
+
     def remove_person(self, person_id: int) -> int:
         return self.gallery.remove_person(person_id)
 
@@ -273,6 +283,11 @@ class Services:
         if until_s <= since_s or until_s - since_s > 31 * 86400:
             raise InvalidArgumentError("the time range must be positive and at most 31 days")
         return self.events.counts_per_hour(kind, since_s, until_s, camera)
+
+    def dwell(self, since_s: float, until_s: float, camera: str | None) -> list[tuple[str, str, int, float, float]]:
+        if until_s <= since_s:
+            raise InvalidArgumentError("the time range must be positive")
+        return self.events.dwell_by_zone(since_s, until_s, camera)
 
     def snapshot(self, relative: str) -> Path:
         """The file of an event snapshot (path below ``snapshots/``); refuses paths outside that folder."""

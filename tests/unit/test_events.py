@@ -58,3 +58,17 @@ def test_bus_stores_first_and_survives_a_failing_sink(tmp_path):
     bus = EventBus([Broken(), memory], store=EventStore(tmp_path))
     published = bus.publish(_event(), b"jpeg")
     assert memory.events == [published] and published.snapshot is not None  # sinks see the stored snapshot path
+
+
+def test_dwell_and_hourly_counts(tmp_path):
+    store = EventStore(tmp_path)
+    for dwell in (2.0, 4.0, 9.0):
+        store.add(_event("zone.exit", camera="shop", rule="till", dwell_s=dwell))
+    store.add(_event("zone.exit", camera="shop", rule="door", dwell_s=1.0))
+    store.add(_event("line.crossed", camera="shop", rule="door", direction="in"))
+    now = store.query(limit=1)[0].wall_s
+    rows = store.dwell_by_zone(now - 60, now + 60)
+    assert rows == [("shop", "door", 1, 1.0, 1.0), ("shop", "till", 3, 5.0, 9.0)]
+    assert store.dwell_by_zone(now - 60, now + 60, camera="elsewhere") == []
+    ((hour, count),) = store.counts_per_hour("zone.exit", now - 60, now + 60)
+    assert count == 4 and hour <= now < hour + 3600 and hour % 3600 == 0

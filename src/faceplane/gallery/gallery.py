@@ -250,6 +250,17 @@ class Gallery:
         self._after_index_change()
         return len(ids)
 
+    def remove_template(self, template_id: int) -> None:
+        """Remove one face template (a poor photo) and keep the person.
+
+        Raises:
+            NotFoundError: no template with that id.
+        """
+        if not self.store.delete_templates([template_id]):
+            raise NotFoundError(f"no template with id {template_id}")
+        self.index.remove(np.asarray([template_id], np.int64))
+        self._after_index_change()
+
     # -- enrollment ----------------------------------------------------------------------------------
 
     def enroll(

@@ -363,6 +363,17 @@ class SqliteStore:
                 db.execute(f"DELETE FROM templates WHERE id IN ({','.join('?' * len(found))})", found)
         return found
 
+    def template_thumbnail(self, template_id: int) -> bytes | None:
+        """The JPEG chip kept with a template (None when it was enrolled from an embedding).
+
+        Raises:
+            NotFoundError: no template with that id.
+        """
+        rows = self._query("SELECT thumbnail FROM templates WHERE id = ?", (int(template_id),))
+        if not rows:
+            raise NotFoundError(f"no template with id {template_id}")
+        return bytes(rows[0][0]) if rows[0][0] is not None else None
+
     def templates_of(self, person_id: int) -> list[Template]:
         rows = self._query(
             "SELECT id, person_id, quality, image_sha256, created_at FROM templates WHERE person_id = ? ORDER BY id",

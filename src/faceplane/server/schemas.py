@@ -147,6 +147,21 @@ class PersonOut(BaseModel):
         )
 
 
+class TemplateOut(BaseModel):
+    id: int
+    quality: float | None = Field(description="0..1 at enrollment; null when enrolled from an embedding")
+    created_at: float
+    thumbnail_url: str
+
+
+class DwellOut(BaseModel):
+    camera: str
+    zone: str
+    visits: int
+    mean_dwell_s: float
+    max_dwell_s: float
+
+
 class RejectionOut(BaseModel):
     source: str
     reasons: list[str]

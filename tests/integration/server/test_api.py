@@ -81,6 +81,11 @@ def _person(ctx: Ctx) -> int:
     return report.person.id
 
 
+def _template_id(ctx: Ctx) -> int:
+    (template,) = ctx.services.templates(_person(ctx))
+    return template.id
+
+
 def _camera(ctx: Ctx) -> str:
     from faceplane.config import CameraConfig
 
@@ -184,6 +189,9 @@ ROUTES = [
     ),
     Route("GET", "/people/1", "viewer", lambda c: Call(f"/people/{_person(c)}")),
     Route("DELETE", "/people/1", "operator", lambda c: Call(f"/people/{_person(c)}")),
+    Route("GET", "/people/1/templates", "viewer", lambda c: Call(f"/people/{_person(c)}/templates")),
+    Route("GET", "/templates/1/thumbnail.jpg", "viewer", lambda c: Call(f"/templates/{_template_id(c)}/thumbnail.jpg")),
+    Route("DELETE", "/templates/1", "operator", lambda c: Call(f"/templates/{_template_id(c)}")),
     Route("GET", "/cameras", "viewer"),
     Route("POST", "/cameras", "operator", _new_camera),
     Route("GET", "/cameras/x", "viewer", _with_camera("")),
@@ -192,6 +200,7 @@ ROUTES = [
     Route("GET", "/events", "viewer"),
     Route("GET", "/events/stream", "viewer", succeeds=False),  # endless: test_live_camera reads it
     Route("GET", "/analytics/hourly", "viewer"),
+    Route("GET", "/analytics/dwell", "viewer"),
     Route("GET", "/snapshots/x/y.jpg", "viewer", _snapshot),
     Route("GET", "/keys", "admin"),
     Route("POST", "/keys", "admin", lambda c: Call("/keys", {"json": {"name": f"new-{c.run}", "role": "viewer"}})),
@@ -226,6 +235,7 @@ def _template(path: str) -> str:
         "cameras": "camera_id",
         "keys": "key_id",
         "users": "username",
+        "templates": "template_id",
     }
     parts = path.strip("/").split("/")
     if parts[0] == "snapshots":
@@ -888,3 +898,23 @@ def test_live_camera_raises_a_watchlist_alert(app, client, services, viewer, ope
     assert "stage" not in json.dumps(client.get(f"{API}/cameras", headers=viewer).json())
     # the alert outlives the camera
     assert client.get(alert["snapshot_url"], headers=viewer).status_code == 200
+
+
+def test_templates_of_a_person(client, operator, examples):
+    """A person's templates have thumbnails; removing one keeps the person and their other templates."""
+    collection = client.post(f"{API}/collections", json={"name": "tpl"}, headers=operator).json()["name"]
+    files = [upload(examples / "obama.jpg", "images")["images"], upload(examples / "obama2.jpg", "images")["images"]]
+    report = client.post(
+        f"{API}/collections/{collection}/people",
+        files=[("images", f) for f in files],
+        data={"display_name": "Barack Obama"},
+        headers=operator,
+    ).json()
+    person_id = report["person"]["id"]
+    templates = client.get(f"{API}/people/{person_id}/templates", headers=operator).json()
+    assert len(templates) == 2
+    thumb = client.get(templates[0]["thumbnail_url"], headers=operator)
+    assert thumb.status_code == 200 and thumb.content[:2] == b"\xff\xd8"
+    assert client.delete(f"{API}/templates/{templates[0]['id']}", headers=operator).status_code == 204
+    assert client.get(f"{API}/people/{person_id}", headers=operator).json()["templates"] == 1
+    assert_problem(client.delete(f"{API}/templates/{templates[0]['id']}", headers=operator), 404)

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 
 from ...events import EVENT_KINDS, Event
 from ..deps import MAX_INT64, ServicesDep, Viewer
-from ..schemas import EventOut, HourCount
+from ..schemas import DwellOut, EventOut, HourCount
 
 router = APIRouter(tags=["events"])
 
@@ -82,6 +82,22 @@ def hourly(
     until = until_s if until_s is not None else time.time()
     since = since_s if since_s is not None else until - 86400
     return [HourCount(hour_s=h, count=n) for h, n in services.counts_per_hour(kind, since, until, camera)]
+
+
+@router.get("/analytics/dwell", response_model=list[DwellOut], summary="Zone visits and dwell times")
+def dwell(
+    who: Viewer,
+    services: ServicesDep,
+    since_s: Annotated[float | None, Query()] = None,
+    until_s: Annotated[float | None, Query()] = None,
+    camera: Annotated[str | None, Query()] = None,
+) -> list[DwellOut]:
+    until = until_s if until_s is not None else time.time()
+    since = since_s if since_s is not None else until - 86400
+    return [
+        DwellOut(camera=c, zone=z, visits=n, mean_dwell_s=round(mean, 2), max_dwell_s=round(top, 2))
+        for c, z, n, mean, top in services.dwell(since, until, camera)
+    ]
 
 
 @router.get("/snapshots/{path:path}", response_class=FileResponse)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from ...gallery.records import Consent
 from ..deps import MAX_INT64, Admin, Operator, ServicesDep, Viewer, client_ip, read_image
-from ..schemas import CollectionIn, CollectionOut, EnrollOut, PersonOut, WatchlistIn
+from ..schemas import CollectionIn, CollectionOut, EnrollOut, PersonOut, TemplateOut, WatchlistIn
 
 router = APIRouter(tags=["gallery"])
 
@@ -88,3 +88,37 @@ def delete_person(
 ) -> None:
     removed = services.remove_person(person_id)
     services.record(who, "person.delete", target=str(person_id), ip=client_ip(request), status=204, templates=removed)
+
+
+TemplateId = Annotated[int, Path(ge=1, le=MAX_INT64)]
+
+
+@router.get("/people/{person_id}/templates", response_model=list[TemplateOut])
+def list_templates(
+    person_id: Annotated[int, Path(ge=1, le=MAX_INT64)], who: Viewer, services: ServicesDep
+) -> list[TemplateOut]:
+    return [
+        TemplateOut(
+            id=t.id,
+            quality=t.quality,
+            created_at=t.created_at,
+            thumbnail_url=f"/api/v1/templates/{t.id}/thumbnail.jpg",
+        )
+        for t in services.templates(person_id)
+    ]
+
+
+@router.get(
+    "/templates/{template_id}/thumbnail.jpg",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}, 204: {"description": "enrolled from an embedding: no picture"}},
+)
+def template_thumbnail(template_id: TemplateId, who: Viewer, services: ServicesDep) -> Response:
+    jpeg = services.template_thumbnail(template_id)
+    return Response(jpeg, media_type="image/jpeg") if jpeg else Response(status_code=204)
+
+
+@router.delete("/templates/{template_id}", status_code=204, summary="Remove one face template, keep the person")
+def delete_template(template_id: TemplateId, request: Request, who: Operator, services: ServicesDep) -> None:
+    services.remove_template(template_id)
+    services.record(who, "template.delete", target=str(template_id), ip=client_ip(request), status=204)
