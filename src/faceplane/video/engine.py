@@ -255,11 +255,8 @@ class VideoEngine:
         Raises:
             NotFoundError: no camera with that id.
         """
-        with self._lock:
-            cam = next((c for c in self.cameras if c.name == camera), None)
-            if cam is None:
-                raise NotFoundError(f"no camera {camera!r}")
-            cam.removing = True
+        cam = self._find(camera)
+        cam.removing = True
         if not self._running.is_set():
             self._retire(cam)
         else:
@@ -284,11 +281,14 @@ class VideoEngine:
         Raises:
             NotFoundError: no camera with that id.
         """
+        return self._find(camera).live_jpeg
+
+    def _find(self, camera: str) -> _Camera:
         with self._lock:
             cam = next((c for c in self.cameras if c.name == camera), None)
         if cam is None:
             raise NotFoundError(f"no camera {camera!r}")
-        return cam.live_jpeg
+        return cam
 
     def summaries(self) -> list[CameraSummary]:
         """What each camera did so far (complete once :meth:`run` has returned or been interrupted)."""
