@@ -7,9 +7,12 @@ from the library's exception tree in one place.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from pathlib import Path
+from types import UnionType
+from typing import Union, get_args, get_origin
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -69,6 +72,25 @@ def _problem(status: int, title: str, detail: str) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
+def _is_list(annotation: object) -> bool:
+    if get_origin(annotation) is list:
+        return True
+    return any(_is_list(arg) for arg in get_args(annotation)) if get_origin(annotation) in (Union, UnionType) else False
+
+
+def _single_valued_query(request: Request) -> None:
+    """Refuse ``?x=1&x=2`` for a parameter that takes one value (FastAPI would silently keep the last)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    lists = {f.alias for f in dependant.query_params if _is_list(f.field_info.annotation)}
+    counts = Counter(key for key, _ in request.query_params.multi_items())
+    repeated = sorted(k for k, n in counts.items() if n > 1 and k not in lists)
+    if repeated:
+        raise HTTPException(422, f"query parameter(s) {', '.join(repeated)} given more than once")
+
+
 def create_app(services: Services) -> FastAPI:
     """The app for these services (started and closed by the caller, e.g. ``faceplane serve``)."""
     app = FastAPI(
@@ -78,6 +100,7 @@ def create_app(services: Services) -> FastAPI:
         "Authenticate with `X-API-Key` (or `Authorization: Bearer`) or a console login.",
         docs_url="/docs",
         openapi_url="/api/v1/openapi.json",
+        dependencies=[Depends(_single_valued_query)],
     )
     app.state.services = services
     for module in (faces, gallery, cameras, events, admin):

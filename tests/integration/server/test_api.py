@@ -918,3 +918,8 @@ def test_templates_of_a_person(client, operator, examples):
     assert client.delete(f"{API}/templates/{templates[0]['id']}", headers=operator).status_code == 204
     assert client.get(f"{API}/people/{person_id}", headers=operator).json()["templates"] == 1
     assert_problem(client.delete(f"{API}/templates/{templates[0]['id']}", headers=operator), 404)
+
+
+def test_a_single_valued_query_parameter_given_twice_is_refused(client, viewer):
+    assert_problem(client.get(f"{API}/events?limit=5&limit=6", headers=viewer), 422)
+    assert client.get(f"{API}/events?kind=zone.exit&kind=line.crossed", headers=viewer).status_code == 200  # a list
