@@ -1,8 +1,10 @@
 """Property-based fuzzing of the OpenAPI document with schemathesis, as the admin, on real services.
 
 Every documented operation gets generated requests (valid and invalid); the server must never answer
-with a 5xx, and what it answers must match the document (status codes, content types, bodies, invalid
-requests refused). Not checked: that every schema-valid request succeeds, since the document cannot say
+with a 5xx, and what it answers must match the document (status codes, content types, bodies). Not
+checked: that invalid requests are refused (schemathesis counts "?camera=false" as a boolean where a
+string is expected, though every query value is a string), and that every schema-valid request
+succeeds, since the document cannot say
 "an image with a face", "an existing collection" or "a time range of at most 31 days"; such requests get a
 400, 404 or 422 problem, which the other checks do validate.
 Left out: ``/events/stream`` (never ends), ``POST /cameras`` (would start decoding whatever source is
@@ -59,7 +61,12 @@ def _fuzz(operation, mode) -> None:
         suppress_health_check=list(hypothesis.HealthCheck),
     )
     def run(case) -> None:
-        case.call_and_validate(headers=ADMIN, excluded_checks=[schemathesis.checks.positive_data_acceptance])
+        case.call_and_validate(
+            headers=ADMIN,
+            # negative_data_rejection is left out too: it counts "?camera=false" as a boolean where a string is
+            # expected, but every query value is a string; which such cases it draws changed with the schema
+            excluded_checks=[schemathesis.checks.positive_data_acceptance, schemathesis.checks.negative_data_rejection],
+        )
 
     try:
         run()
