@@ -44,7 +44,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import InvalidArgumentError, ModelError
-from .index import check_queries, check_vectors, dedupe_last
+from .index import check_queries, check_vectors, dedupe_last, empty_hits
 
 __all__ = ["FaissIndex"]
 
@@ -375,8 +375,7 @@ class FaissIndex:
             InvalidArgumentError: bad query shape or k < 1.
         """
         q = check_queries(queries, k, self.dim)
-        dist = np.full((len(q), k), np.inf, np.float32)
-        out = np.full((len(q), k), -1, np.int64)
+        dist, out = empty_hits(len(q), k)
         with self._lock.read():
             shard = self._shard
             if shard.alive == 0:

@@ -76,6 +76,11 @@ def dedupe_last(ids: _I64, vectors: _F32) -> tuple[_I64, _F32]:
     return ids[keep], vectors[keep]
 
 
+def empty_hits(queries: int, k: int) -> tuple[_F32, npt.NDArray[np.int64]]:
+    """(Q, k) distances of ``inf`` and ids of ``-1``: a search result with no hit yet, filled by a backend."""
+    return np.full((queries, k), np.inf, np.float32), np.full((queries, k), -1, np.int64)
+
+
 def check_queries(queries: npt.ArrayLike, k: int, dim: int) -> _F32:
     q = np.atleast_2d(np.asarray(queries, dtype=np.float32))
     if q.ndim != 2 or q.shape[1] != dim:
@@ -129,8 +134,7 @@ class ExactIndex:
         q = check_queries(queries, k, self.dim)
         with self._lock:
             ids, vec, sq = self._ids, self._vectors, self._sq
-        dist = np.full((len(q), k), np.inf, np.float32)
-        out = np.full((len(q), k), -1, np.int64)
+        dist, out = empty_hits(len(q), k)
         if len(ids) == 0:
             return dist, out
         d2 = sq[None, :] - 2.0 * (q @ vec.T) + (q * q).sum(1, keepdims=True)

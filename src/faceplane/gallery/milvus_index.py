@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import FaceplaneError, InvalidArgumentError, ModelError
-from .index import check_queries, check_vectors, dedupe_last
+from .index import check_queries, check_vectors, dedupe_last, empty_hits
 
 __all__ = ["MilvusIndex"]
 
@@ -158,8 +158,7 @@ class MilvusIndex:
             InvalidArgumentError: bad query shape or k < 1.
         """
         q = check_queries(queries, k, self.dim)
-        dist = np.full((len(q), k), np.inf, np.float32)
-        out = np.full((len(q), k), -1, np.int64)
+        dist, out = empty_hits(len(q), k)
         params = {"metric_type": "L2", "params": self._search_params}
         with self._errors("search"):
             results = self._client.search(
