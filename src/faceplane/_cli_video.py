@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import InvalidArgumentError
-from .events import EventBus, EventSink, EventStore, JsonlSink
+from .events import EventBus, EventSink, EventStore, JsonlSink, safe_name
 
 __all__ = ["add_video_commands"]
 
@@ -26,8 +26,7 @@ def _annotate_path(base: str | None, camera: str, many: bool) -> str | None:
     if not many:
         return base
     path = Path(base)
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in camera)
-    return str(path.with_name(f"{path.stem}-{safe}{path.suffix or '.mp4'}"))
+    return str(path.with_name(f"{path.stem}-{safe_name(camera)}{path.suffix or '.mp4'}"))
 
 
 def _workers(value: str, cameras: int) -> int:

@@ -34,7 +34,17 @@ from typing import IO, Protocol
 
 from .errors import InvalidArgumentError
 
-__all__ = ["EVENT_KINDS", "Broadcaster", "Event", "EventBus", "EventSink", "EventStore", "JsonlSink", "MemorySink"]
+__all__ = [
+    "EVENT_KINDS",
+    "Broadcaster",
+    "Event",
+    "EventBus",
+    "EventSink",
+    "EventStore",
+    "JsonlSink",
+    "MemorySink",
+    "safe_name",
+]
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +208,7 @@ class EventStore:
         """Persist one event (and its snapshot); returns it with ``snapshot`` set."""
         if snapshot_jpeg:
             day = time.strftime("%Y-%m-%d", time.gmtime(event.wall_s))
-            rel = Path("snapshots") / _safe(event.camera) / day / f"{event.id}.jpg"
+            rel = Path("snapshots") / safe_name(event.camera) / day / f"{event.id}.jpg"
             path = self.directory / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp")
@@ -285,7 +295,8 @@ def _from_row(row: Iterable[object]) -> Event:
     return Event(**values, box=None if box[0] is None else box)  # type: ignore[arg-type]
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
+    """A camera id made safe for a file name or an MQTT topic level (letters, digits, ``-_.``; <= 80 chars)."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:80] or "camera"
 
 

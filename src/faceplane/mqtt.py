@@ -16,7 +16,7 @@ import logging
 from typing import Any
 
 from .errors import InvalidArgumentError
-from .events import Event
+from .events import Event, safe_name
 
 __all__ = ["MqttSink"]
 
@@ -58,8 +58,7 @@ class MqttSink:
         self._client.loop_start()
 
     def topic(self, event: Event) -> str:
-        camera = "".join(c if c.isalnum() or c in "-_." else "_" for c in event.camera)
-        return f"{self.prefix}/events/{camera}/{event.kind}"
+        return f"{self.prefix}/events/{safe_name(event.camera)}/{event.kind}"
 
     def emit(self, event: Event) -> None:
         info = self._client.publish(self.topic(event), event.to_json(), qos=1)
