@@ -443,7 +443,7 @@ class VideoEngine:
             if mem is None:  # the track ended while its shot was being embedded
                 continue
             mem.shots.append((shot.quality, shot.chip, emb))
-            _, after = cam.identities.add_result(shot.track_id, result, emb)
+            _, after = cam.identities.add_result(shot.track_id, result)
             self._update_alert(cam, shot, mem, after)
             if shot.final:
                 self._end_face_track(cam, shot.track_id, shot.frame)

@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
 
 from ..errors import InvalidArgumentError
 from ..gallery.records import Candidate, Identification
@@ -67,7 +66,6 @@ class TrackIdentity:
     best_seen_quality: float = -1.0  # best quality among all shots
     last_taken: int = 0  # observation number of the last embedded shot
     results: list[Identification] = field(default_factory=list)
-    embeddings: list[npt.NDArray[np.float32]] = field(default_factory=list)
     person: Candidate | None = None  # the current vote's winner (None: unknown or not yet searched)
 
     @property
@@ -150,14 +148,11 @@ class TrackIdentities:
         state.best_quality = max(state.best_quality, quality)
         return True
 
-    def add_result(
-        self, track_id: int, result: Identification, embedding: npt.NDArray[np.float32]
-    ) -> tuple[Candidate | None, Candidate | None]:
+    def add_result(self, track_id: int, result: Identification) -> tuple[Candidate | None, Candidate | None]:
         """Add one shot's search result; returns ``(before, after)`` identities of the track."""
         state = self.get(track_id)
         before = state.person
         state.results.append(result)
-        state.embeddings.append(np.asarray(embedding, np.float32))
         state.person = vote(state.results)
         return before, state.person
 

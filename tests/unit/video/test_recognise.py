@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from faceplane.errors import InvalidArgumentError
@@ -59,9 +58,8 @@ def test_policy_refresh_on_long_tracks():
 
 def test_add_result_changes_identity_and_end_forgets():
     ids = TrackIdentities()
-    emb = np.zeros(128, np.float32)
-    assert ids.add_result(4, _result(1, 0.4), emb) == (None, ids.get(4).person)
-    before, after = ids.add_result(4, _result(2, 0.2), emb)
+    assert ids.add_result(4, _result(1, 0.4)) == (None, ids.get(4).person)
+    before, after = ids.add_result(4, _result(2, 0.2))
     assert before is not None and before.person_id == 1 and after is not None and after.person_id == 2
     state = ids.end(4)
     assert state is not None and len(state.results) == 2 and 4 not in ids.active()
