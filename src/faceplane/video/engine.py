@@ -22,9 +22,10 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -165,7 +166,7 @@ class _Camera:
         self.summary = CameraSummary(self.name)
         self.labels: list[Label] = []
         self.episodes: dict[int, _Episode] = {}  # person id -> open watchlist alert
-        self.live_jpeg: bytes | None = None  # the latest annotated frame (live view)
+        self.live_scene: Callable[[], npt.NDArray[np.uint8]] | None = None  # draws the latest analysed frame
         self.closed = False
         self.removing = False
         self.retired = threading.Event()
@@ -281,7 +282,8 @@ class VideoEngine:
         Raises:
             NotFoundError: no camera with that id.
         """
-        return self._find(camera).live_jpeg
+        scene = self._find(camera).live_scene
+        return _jpeg(scene()) if scene is not None else None
 
     def _find(self, camera: str) -> _Camera:
         with self._lock:
@@ -415,9 +417,9 @@ class VideoEngine:
                 cam.labels.append(Label(tuple(float(v) for v in ptracks.xyxy[row]), f"#{pid}", "person"))  # type: ignore[arg-type]
             cam.summary.people_tracks = sum(n >= PEOPLE_MIN_FRAMES for n in cam.people_life.values())
             for pid in cam.people.ended:
-                self._publish_hits(cam, cam.rules.end(pid, frame.t_s), frame)
+                self._publish_hits(cam, cam.rules.end(pid, frame.t_s))
         points = anchor_points(np.array(rule_boxes).reshape(-1, 4), anchor)
-        self._publish_hits(cam, cam.rules.update(frame.t_s, rule_ids, points), frame)
+        self._publish_hits(cam, cam.rules.update(frame.t_s, rule_ids, points))
         return shots
 
     def _end_or_last_shot(self, cam: _Camera, tid: int, frame: Frame) -> list[_Shot]:
@@ -509,8 +511,11 @@ class VideoEngine:
             box=box,
             dwell_s=dwell_s,
         )
-        snapshot = _snapshot(shot.frame.image, shot.box) if shot is not None else None
-        cam.summary.events[kind] += 1
+        return self._emit(cam, event, _snapshot(shot.frame.image, shot.box) if shot is not None else None)
+
+    def _emit(self, cam: _Camera, event: Event, snapshot: bytes | None = None) -> Event:
+        """Count an event in the camera's summary and publish it."""
+        cam.summary.events[event.kind] += 1
         return self.bus.publish(event, snapshot)
 
     def _end_face_track(self, cam: _Camera, tid: int, frame: Frame) -> None:
@@ -519,7 +524,7 @@ class VideoEngine:
         if mem is None:
             return
         if cam.people is None:
-            self._publish_hits(cam, cam.rules.end(tid, frame.t_s) if cam.rules else [], frame)
+            self._publish_hits(cam, cam.rules.end(tid, frame.t_s) if cam.rules else [])
         if mem.alert is not None:
             self._leave_episode(cam, mem.alert.person_id, tid, mem.last_t)
         if not mem.shots:
@@ -536,13 +541,12 @@ class VideoEngine:
         fields: dict[str, object] = {"box": mem.box, "dwell_s": round(mem.last_t - mem.first_t, 3)}
         if who is not None:
             fields.update(person_id=who.person_id, person_name=who.display_name, collection=who.collection)
-        cam.summary.events[kind] += 1
-        self.bus.publish(Event.new(kind, camera=cam.name, t_s=mem.last_t, track_id=tid, **fields))
+        self._emit(cam, Event.new(kind, camera=cam.name, t_s=mem.last_t, track_id=tid, **fields))
 
-    def _publish_hits(self, cam: _Camera, hits: list[RuleHit], frame: Frame) -> None:
+    def _publish_hits(self, cam: _Camera, hits: list[RuleHit]) -> None:
         for hit in hits:
-            cam.summary.events[hit.kind] += 1
-            self.bus.publish(
+            self._emit(
+                cam,
                 Event.new(
                     hit.kind,
                     camera=cam.name,
@@ -551,7 +555,7 @@ class VideoEngine:
                     rule=hit.rule,
                     direction=hit.direction,
                     dwell_s=None if hit.dwell_s is None else round(hit.dwell_s, 3),
-                )
+                ),
             )
 
     def _finish_frame(self, cam: _Camera, frame: Frame) -> None:
@@ -561,8 +565,8 @@ class VideoEngine:
         for tid, mem in cam.memory.items():
             if mem.last_t != frame.t_s:
                 continue
-            person = cam.identities.get(tid).person
-            searched = cam.identities.get(tid).searched
+            state = cam.identities.get(tid)
+            person, searched = state.person, state.searched
             if person is None:
                 cam.labels.append(
                     Label(mem.box, f"#{tid} unknown" if searched else f"#{tid}", "unknown" if searched else "pending")
@@ -574,13 +578,12 @@ class VideoEngine:
         header = f"{cam.name}  t={frame.t_s:6.1f}s  visitors={self.visitors.count}"
         if cam.people is not None:
             header += f"  people={cam.summary.people_tracks}"
-        picture = draw(
-            frame.image, cam.labels, lines=rules.lines, zones=rules.zones, counts=rules.counts, header=header
-        )
+        counts = {line: dict(c) for line, c in rules.counts.items()}  # a copy: the live view draws later
+        scene = partial(draw, frame.image, list(cam.labels), lines=rules.lines, zones=rules.zones, counts=counts)
         if cam.writer is not None:
-            cam.writer.write(picture)
-        if self.live_view:
-            cam.live_jpeg = _jpeg(picture)
+            cam.writer.write(scene(header=header))
+        if self.live_view:  # drawn and encoded only when someone asks (live_frame), not for every frame
+            cam.live_scene = partial(scene, header=header)
 
     def _close_camera(self, cam: _Camera) -> None:
         if cam.closed:
@@ -596,7 +599,7 @@ class VideoEngine:
         self._close_episodes(cam, t_s, all_=True)
         if cam.people is not None and cam.rules is not None:
             for pid in cam.people.flush():
-                self._publish_hits(cam, cam.rules.end(pid, t_s), last)
+                self._publish_hits(cam, cam.rules.end(pid, t_s))
         if cam.writer is not None:
             cam.writer.close()
         cam.summary.status = cam.source.status
