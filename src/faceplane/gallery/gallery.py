@@ -289,7 +289,7 @@ class Gallery:
             InvalidArgumentError: neither a name nor an existing person, or an unknown collection.
         """
         gate = gate or QualityGate()
-        self.store.get_collection(collection)
+        self.store.collection_id(collection)  # NotFoundError for an unknown collection
         person = self._existing_person(collection, person_id, external_id)
         if person is None and not (name and name.strip()):
             raise InvalidArgumentError("enrolling a new person needs a name")
@@ -333,7 +333,7 @@ class Gallery:
         No quality gate or duplicate check runs: the caller vouches for the faces.
         """
         emb = np.atleast_2d(np.asarray(embeddings, np.float32))
-        self.store.get_collection(collection)
+        self.store.collection_id(collection)  # NotFoundError for an unknown collection
         person = self._existing_person(collection, person_id, external_id)
         if person is None:
             if not (name and name.strip()):
@@ -429,7 +429,7 @@ class Gallery:
         wanted = set(collections) if collections else None
         if wanted:
             for name in wanted:
-                self.store.get_collection(name)  # NotFoundError for a typo, rather than silence
+                self.store.collection_id(name)  # NotFoundError for a typo, rather than silence
         total = len(self.index)
         fetch = min(max(4 * k, 16), max(total, 1))
         while True:

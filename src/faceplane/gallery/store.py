@@ -210,6 +210,17 @@ class SqliteStore:
             raise NotFoundError(f"no collection named {name!r}")
         return _collection(rows[0])
 
+    def collection_id(self, name: str) -> int:
+        """The id of a collection, without counting its people and templates as :meth:`get_collection` does.
+
+        Raises:
+            NotFoundError: no collection with that name.
+        """
+        rows = self._query("SELECT id FROM collections WHERE name = ?", (name,))
+        if not rows:
+            raise NotFoundError(f"no collection named {name!r}")
+        return int(rows[0][0])
+
     def count_people(self, collections: Sequence[str] | None = None) -> int:
         """People in these collections (default: all), without counting their templates."""
         if not collections:
@@ -257,14 +268,14 @@ class SqliteStore:
             meta_json = json.dumps(metadata or {})
         except TypeError as exc:
             raise InvalidArgumentError(f"metadata must be JSON-serialisable: {exc}") from None
-        coll = self.get_collection(collection)
+        collection_id = self.collection_id(collection)
         try:
             with self._tx() as db:
                 cur = db.execute(
                     "INSERT INTO people (collection_id, display_name, external_id, metadata, consent_basis, "
                     "consent_source, consent_date, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        coll.id,
+                        collection_id,
                         display_name.strip(),
                         external_id,
                         meta_json,
@@ -304,7 +315,7 @@ class SqliteStore:
         return _person(rows[0]) if rows else None
 
     def list_people(self, collection: str, *, limit: int = 1000, offset: int = 0) -> list[Person]:
-        self.get_collection(collection)
+        self.collection_id(collection)
         rows = self._query(
             self._PERSON_SQL + "WHERE c.name = ? ORDER BY p.id LIMIT ? OFFSET ?", (collection, limit, offset)
         )

@@ -205,7 +205,7 @@ class VideoEngine:
         if watchlists and gallery is None:
             raise InvalidArgumentError("watchlists need a gallery")
         for name in watchlists:
-            gallery.store.get_collection(name)  # type: ignore[union-attr]  # NotFoundError for a typo
+            gallery.store.collection_id(name)  # type: ignore[union-attr]  # NotFoundError for a typo
         self.engine = engine
         self.gallery = gallery
         self.watchlists = set(watchlists)
