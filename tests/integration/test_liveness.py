@@ -95,3 +95,9 @@ def test_sessions_draw_different_orders():
 def test_cues_need_68_points():
     with pytest.raises(InvalidArgumentError):
         measure_cues(np.zeros((5, 2)), 640, 480)
+
+
+def test_head_pose_is_never_upside_down(sequences):
+    """The iterative PnP solver flipped 21 of these frames to roll ~180 degrees; SQPnP must not."""
+    rolls = [c.roll for name in sequences for _, c, _ in sequences[name] if c is not None]
+    assert len(rolls) > 200 and max(abs(r) for r in rolls) < 45

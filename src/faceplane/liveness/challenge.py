@@ -228,5 +228,5 @@ class LivenessSession:
         if challenge == "turn_right":
             return rest.yaw - c.yaw > _TURN_DEG and c.yaw < -_TURN_ABS_DEG
         if challenge == "look_up":
-            return c.pitch - rest.pitch > _LOOK_UP_DEG and abs(c.roll) < 90  # |roll| ~ 180: a flipped PnP solution
+            return c.pitch - rest.pitch > _LOOK_UP_DEG
         return c.mar - rest.mar > _MOUTH_OPEN
