@@ -21,7 +21,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageNotFoundError, ImageTooLargeError, InvalidArgumentError, InvalidImageError
 
-__all__ = ["DEFAULT_MAX_PIXELS", "ImageInput", "load_image"]
+__all__ = ["DEFAULT_MAX_PIXELS", "ImageInput", "encode_jpeg", "load_image"]
 
 #: Default decompression-bomb limit: 64 megapixels (an 8K frame is 33 MP).
 DEFAULT_MAX_PIXELS = 64_000_000
@@ -161,3 +161,10 @@ def _to_uint8(arr: np.ndarray) -> np.ndarray:
             )
         return (arr * 255.0).round().astype(np.uint8)
     raise InvalidArgumentError(f"unsupported image array dtype {arr.dtype}; use uint8, uint16, bool or float")
+
+
+def encode_jpeg(image: _RGB, quality: int = 85) -> bytes:
+    """(H, W, 3) uint8 RGB -> JPEG bytes (snapshots, thumbnails, evidence frames)."""
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image)).save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()

@@ -15,7 +15,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import os
@@ -28,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import FaceplaneError, InvalidArgumentError, NotFoundError
-from ..images import ImageInput
+from ..images import ImageInput, encode_jpeg
 from ..pipeline import Engine
 from ..verify import load_calibration
 from .index import VectorIndex, make_index
@@ -104,14 +103,6 @@ def _mixed_identities(embeddings: npt.NDArray[np.float32]) -> str:
         f"the photos do not all show one person: accepted photo(s) {odd} match none of the others "
         f"(nearest distance {float(nearest.max()):.2f} > {threshold:.2f}); enroll each person separately"
     )
-
-
-def _jpeg(chip: npt.NDArray[np.uint8]) -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(chip).save(buf, format="JPEG", quality=85)
-    return buf.getvalue()
 
 
 class Gallery:
@@ -380,7 +371,7 @@ class Gallery:
         if not chips:
             return np.zeros((0, 128), np.float32), [], [], [], rejected
         stacked = np.stack(chips)
-        return self.engine.embed_chips(stacked), qualities, hashes, [_jpeg(c) for c in stacked], rejected
+        return self.engine.embed_chips(stacked), qualities, hashes, [encode_jpeg(c) for c in stacked], rejected
 
     def _duplicates(self, embeddings: _F32, *, exclude_person: int | None) -> list[Candidate]:
         if not len(embeddings) or not len(self.index):
@@ -559,7 +550,7 @@ class Gallery:
         if not unknown:
             return []
         label = source or (str(image) if isinstance(image, (str, os.PathLike)) else "")
-        return self.store.add_unknown(emb[unknown], [label] * len(unknown), [_jpeg(chips[i]) for i in unknown])
+        return self.store.add_unknown(emb[unknown], [label] * len(unknown), [encode_jpeg(chips[i]) for i in unknown])
 
     def add_unknown_embeddings(
         self, embeddings: npt.ArrayLike, chips: npt.NDArray[np.uint8], *, source: str = ""
@@ -574,7 +565,7 @@ class Gallery:
         emb = np.atleast_2d(np.asarray(embeddings, np.float32))
         if len(emb) != len(chips):
             raise InvalidArgumentError(f"{len(emb)} embeddings but {len(chips)} chips")
-        return self.store.add_unknown(emb, [source] * len(emb), [_jpeg(c) for c in chips])
+        return self.store.add_unknown(emb, [source] * len(emb), [encode_jpeg(c) for c in chips])
 
     def cluster_unknown(self, *, threshold: float = 0.5, min_size: int = 2) -> list[UnknownCluster]:
         """Re-cluster all unknown faces; returns the clusters, largest first."""

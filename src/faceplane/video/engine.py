@@ -34,6 +34,7 @@ from ..errors import InvalidArgumentError, NotFoundError
 from ..events import Event, EventBus
 from ..gallery.gallery import Gallery
 from ..gallery.records import Candidate, Identification
+from ..images import encode_jpeg
 from ..pipeline import Engine
 from ..types import Frame
 from .analyzer import Analyzer, FrameAnalysis, LocalAnalyzer
@@ -283,7 +284,7 @@ class VideoEngine:
             NotFoundError: no camera with that id.
         """
         scene = self._find(camera).live_scene
-        return _jpeg(scene()) if scene is not None else None
+        return encode_jpeg(scene(), 80) if scene is not None else None
 
     def _find(self, camera: str) -> _Camera:
         with self._lock:
@@ -605,13 +606,6 @@ class VideoEngine:
         cam.summary.status = cam.source.status
 
 
-def _jpeg(image: npt.NDArray[np.uint8], quality: int = 80) -> bytes:
-    import cv2
-
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return bytes(buf) if ok else b""
-
-
 def _snapshot(image: npt.NDArray[np.uint8], box: tuple[float, float, float, float], margin: float = 0.8) -> bytes:
     """JPEG of the face with ``margin`` x its size around it (context for an operator)."""
 
@@ -619,4 +613,4 @@ def _snapshot(image: npt.NDArray[np.uint8], box: tuple[float, float, float, floa
     x1, y1, x2, y2 = box
     mx, my = (x2 - x1) * margin, (y2 - y1) * margin
     crop = image[max(0, int(y1 - my)) : min(h, int(y2 + my)), max(0, int(x1 - mx)) : min(w, int(x2 + mx))]
-    return _jpeg(np.ascontiguousarray(crop), 88)
+    return encode_jpeg(crop, 88)
