@@ -34,7 +34,7 @@ from pydantic_settings import (
 
 from .errors import InvalidArgumentError
 
-__all__ = ["CameraConfig", "MqttConfig", "Settings", "WebhookConfig", "load_settings"]
+__all__ = ["AccessRule", "CameraConfig", "MqttConfig", "Settings", "WebhookConfig", "load_settings"]
 
 #: The development admin key: printed by ``faceplane serve`` in development, refused elsewhere.
 DEV_ADMIN_KEY = "fp-dev-admin-key"
@@ -91,6 +91,39 @@ class MqttConfig(BaseModel):
     password: SecretStr | None = Field(None, description="broker password")
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_DAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class AccessRule(BaseModel):
+    """Who may pass a door (``POST /identify-live``): people of a collection, on some days and hours.
+
+    Example: ``[[access]] collection = "staff"  days = ["mon", "tue", "wed", "thu", "fri"]  hours = "07:00-19:00"``
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    collection: str = Field(description="people enrolled in this collection may pass")
+    days: list[Weekday] = Field(
+        default_factory=lambda: list(_DAYS), description="weekdays the rule holds (server local time)"
+    )
+    hours: str = Field(
+        "00:00-24:00",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$|^([01]\d|2[0-3]):[0-5]\d-24:00$",
+        description="'HH:MM-HH:MM', server local time; the end is exclusive and may be before the start (night)",
+    )
+
+    def allows(self, weekday: int, minute_of_day: int) -> bool:
+        """Whether the rule holds on ``weekday`` (0 = Monday) at ``minute_of_day`` (0..1439)."""
+        start, end = (int(p[:2]) * 60 + int(p[3:]) for p in self.hours.split("-"))
+        if start <= end:
+            return _DAYS[weekday] in self.days and start <= minute_of_day < end
+        # over midnight: the part after midnight belongs to the day the rule started
+        if minute_of_day >= start:
+            return _DAYS[weekday] in self.days
+        return _DAYS[(weekday - 1) % 7] in self.days and minute_of_day < end
+
+
 class Settings(BaseSettings):
     """Server settings (TOML file, then environment variables ``FACEPLANE_<FIELD>``)."""
 
@@ -119,6 +152,14 @@ class Settings(BaseSettings):
     cameras: list[CameraConfig] = Field(default_factory=list, description="cameras started with the server")
     webhooks: list[WebhookConfig] = Field(default_factory=list, description="where events are POSTed")
     mqtt: MqttConfig | None = Field(None, description="publish events to this MQTT broker (home/NVR setups)")
+    liveness_challenges: int = Field(3, ge=1, le=5, description="challenges drawn for each liveness session")
+    liveness_far: float = Field(
+        1e-3, description="false-accept rate of the 1:1 verify-live decision (calibrated on LFW: 1e-1, 1e-2, 1e-3)"
+    )
+    access: list[AccessRule] = Field(
+        default_factory=list,
+        description="door rules of /identify-live (none: anyone identified in the asked collections may pass)",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -131,6 +172,13 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # precedence: CLI options (init) > environment > the TOML file
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+
+    @field_validator("liveness_far")
+    @classmethod
+    def _calibrated_far(cls, far: float) -> float:
+        if far not in (1e-1, 1e-2, 1e-3):
+            raise ValueError(f"liveness_far must be a calibrated rate: 0.1, 0.01 or 0.001, got {far:g}")
+        return far
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

@@ -104,6 +104,11 @@ class Engine:
         self._detector: object | None = None
         self._embedder: object | None = None
 
+    @property
+    def landmark_points(self) -> int:
+        """5 or 68: the landmark model this engine runs."""
+        return self._shape.points
+
     # -- model access (lazy) -------------------------------------------------------------------
 
     def _get_detector(self) -> object:

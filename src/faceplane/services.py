@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import threading
 import time
 from collections import deque
@@ -26,14 +27,16 @@ from .errors import InvalidArgumentError, NotFoundError
 from .events import Broadcaster, Event, EventStore
 from .gallery.gallery import Gallery
 from .gallery.records import Collection, Consent, EnrollReport, Identification, Person, Template
+from .liveness.sessions import LiveCapture, LivenessChecker, LivenessStatus
 from .pipeline import Engine
 from .pose import head_pose
 from .types import Faces, Match
+from .verify import load_calibration
 from .video.engine import CameraSummary, VideoEngine
 from .video.rules import Line, Zone
 from .video.sources import SourceStatus, VideoSource
 
-__all__ = ["CameraView", "RateLimiter", "Services"]
+__all__ = ["CameraView", "LiveDecision", "RateLimiter", "Services"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,30 @@ class CameraView:
     config: CameraConfig
     status: SourceStatus | None
     summary: CameraSummary | None
+
+
+@dataclass(frozen=True)
+class LiveDecision:
+    """The answer of verify-live (1:1) and identify-live (1:N).
+
+    Attributes:
+        liveness: the liveness session's outcome.
+        allowed: live, matched and (1:N) let in by the access rules now.
+        reasons: why not, in words; empty when allowed.
+        person_id, name, collection: who matched (1:1: the claimed person, whether or not matched).
+        distance, threshold: the embedding distance and the threshold it was held to (None: no face).
+        evidence: the evidence frames kept, as paths below the evidence folder.
+    """
+
+    liveness: LivenessStatus
+    allowed: bool
+    reasons: list[str]
+    person_id: int | None
+    name: str | None
+    collection: str | None
+    distance: float | None
+    threshold: float | None
+    evidence: list[str]
 
 
 class RateLimiter:
@@ -99,6 +126,7 @@ class Services:
         self._video_thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._engine68: Engine | None = None  # loaded on first use (the 68-point model is non-commercial)
+        self._liveness: LivenessChecker | None = None
 
     # -- life cycle -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -160,11 +188,9 @@ class Services:
         """Faces with embeddings and landmarks; with 68 points also head pose (N, 3) yaw, pitch, roll degrees."""
         if landmarks == 5:
             return self.engine.analyze(image), None
-        with self._lock:
-            if self._engine68 is None:
-                self._engine68 = Engine(landmarks=68)
-        rgb = self._engine68.load(image)
-        faces = self._engine68.analyze(rgb)
+        engine = self._engine_68()
+        rgb = engine.load(image)
+        faces = engine.analyze(rgb)
         return faces, head_pose(faces.landmarks, rgb.shape[1], rgb.shape[0])
 
     def verify(self, image_a: bytes, image_b: bytes) -> Match:
@@ -291,8 +317,154 @@ class Services:
 
     def snapshot(self, relative: str) -> Path:
         """The file of an event snapshot (path below ``snapshots/``); refuses paths outside that folder."""
-        root = (self.events.directory / "snapshots").resolve()
-        path = (root / relative).resolve()
-        if not path.is_relative_to(root) or not path.is_file():
-            raise NotFoundError(f"no snapshot {relative!r}")
-        return path
+        return _file_below(self.events.directory / "snapshots", relative, "snapshot")
+
+    def evidence(self, relative: str) -> Path:
+        """An evidence frame of a verify-live or identify-live decision (path below ``evidence/``)."""
+        return _file_below(Path(self.settings.data_dir) / "evidence", relative, "evidence frame")
+
+    # -- liveness and trusted verification --------------------------------------------------------
+    def _engine_68(self) -> Engine:
+        with self._lock:
+            if self._engine68 is None:
+                self._engine68 = Engine(landmarks=68)
+            return self._engine68
+
+    def _checker(self) -> LivenessChecker:
+        engine = self._engine_68()
+        with self._lock:
+            if self._liveness is None:
+                self._liveness = LivenessChecker(engine)
+            return self._liveness
+
+    def liveness_start(self, challenges: list[str] | None = None) -> tuple[LivenessStatus, str]:
+        """A new liveness session and its nonce (``challenges``: a fixed order, for admins and tests)."""
+        checker = self._checker()
+        status = checker.start(challenges=challenges, count=self.settings.liveness_challenges)
+        return status, checker.nonce(status.session_id)
+
+    def liveness_status(self, session_id: str) -> LivenessStatus:
+        return self._checker().status(session_id)
+
+    def liveness_frame(self, session_id: str, nonce: str, image: bytes, t_s: float | None) -> LivenessStatus:
+        checker = self._checker()
+        checker.feed_image(session_id, nonce, self.engine.load(image), t_s)
+        return checker.status(session_id)
+
+    def liveness_clip(self, session_id: str, nonce: str, clip: bytes) -> LivenessStatus:
+        checker = self._checker()
+        with tempfile.NamedTemporaryFile(suffix=".clip") as f:
+            f.write(clip)
+            f.flush()
+            checker.feed_clip(session_id, nonce, f.name)
+        return checker.status(session_id)
+
+    def verify_live(self, who: Principal, session_id: str, person_id: int, *, ip: str = "") -> LiveDecision:
+        """1:1, face-pay: is the live person of a decided session ``person_id``? Audited with the evidence."""
+        person = self.gallery.store.get_person(person_id)
+        capture = self._checker().take(session_id)
+        reasons = _not_live(capture)
+        distance = threshold = None
+        _, embeddings = self.gallery.store.embeddings_of(person_id)
+        if capture.embedding is not None and len(embeddings):
+            distance = float(np.linalg.norm(embeddings - capture.embedding, axis=1).min())
+            threshold = load_calibration().threshold(self.settings.liveness_far)
+            if distance > threshold:
+                reasons.append(f"not {person.display_name}: distance {distance:.3f} > {threshold:.3f}")
+        elif not len(embeddings):
+            reasons.append(f"{person.display_name} has no enrolled face")
+        decision = LiveDecision(
+            liveness=capture.status,
+            allowed=not reasons,
+            reasons=reasons,
+            person_id=person_id,
+            name=person.display_name,
+            collection=person.collection,
+            distance=distance,
+            threshold=threshold,
+            evidence=self._keep_evidence(capture),
+        )
+        self._audit_live(who, "verify-live", f"person:{person_id}", ip, decision)
+        return decision
+
+    def identify_live(
+        self, who: Principal, session_id: str, collections: list[str], *, ip: str = "", now: float | None = None
+    ) -> LiveDecision:
+        """1:N, door access: who is the live person, and may they pass now (``access`` rules)?"""
+        for name in collections:
+            self.gallery.store.collection_id(name)  # NotFoundError for an unknown collection
+        capture = self._checker().take(session_id)
+        reasons = _not_live(capture)
+        found = None
+        if capture.embedding is not None:
+            found = self.gallery.search(capture.embedding[None], collections=collections or None, k=1)[0]
+        person = found.person if found else None
+        if found is not None and person is None:
+            reasons.append("not enrolled in " + (", ".join(collections) or "any collection"))
+        elif person is not None and (refusal := self._access_refusal(person.collection, now)):
+            reasons.append(refusal)
+        nearest = found.candidates[0] if found and found.candidates else None
+        decision = LiveDecision(
+            liveness=capture.status,
+            allowed=not reasons,
+            reasons=reasons,
+            person_id=person.person_id if person else None,
+            name=person.display_name if person else None,
+            collection=person.collection if person else None,
+            distance=nearest.distance if nearest else None,
+            threshold=found.threshold if found else None,
+            evidence=self._keep_evidence(capture),
+        )
+        self._audit_live(who, "identify-live", ",".join(collections), ip, decision)
+        return decision
+
+    def _access_refusal(self, collection: str, now: float | None) -> str | None:
+        rules = [r for r in self.settings.access if r.collection == collection]
+        if not self.settings.access:
+            return None
+        local = time.localtime(time.time() if now is None else now)
+        if any(r.allows(local.tm_wday, local.tm_hour * 60 + local.tm_min) for r in rules):
+            return None
+        if not rules:
+            return f"no access rule lets {collection!r} in"
+        return f"{collection!r} may not pass at {time.strftime('%a %H:%M', local)}"
+
+    def _keep_evidence(self, capture: LiveCapture) -> list[str]:
+        folder = Path(self.settings.data_dir) / "evidence" / capture.status.session_id
+        folder.mkdir(parents=True, exist_ok=True)
+        kept = []
+        for item in capture.evidence:
+            path = folder / f"{item.label}.jpg"
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(item.jpeg)
+            tmp.replace(path)
+            kept.append(f"{capture.status.session_id}/{path.name}")
+        return kept
+
+    def _audit_live(self, who: Principal, action: str, target: str, ip: str, d: LiveDecision) -> None:
+        distance = None if d.distance is None else round(d.distance, 4)
+        self.record(
+            who,
+            action,
+            target=target,
+            ip=ip,
+            session=d.liveness.session_id,
+            live=d.liveness.passed,
+            allowed=d.allowed,
+            person=d.person_id,
+            distance=distance,
+            reasons=d.reasons,
+            evidence=d.evidence,
+        )
+
+
+def _not_live(capture: LiveCapture) -> list[str]:
+    return [] if capture.status.passed else ["not live: " + "; ".join(capture.status.reasons or ["failed"])]
+
+
+def _file_below(root: Path, relative: str, what: str) -> Path:
+    root = root.resolve()
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise NotFoundError(f"no {what} {relative!r}")
+    return path

@@ -31,9 +31,17 @@ import numpy.typing as npt
 from ..errors import InvalidArgumentError
 from ..pose import head_pose
 
-__all__ = ["CHALLENGES", "Cues", "LivenessSession", "SessionResult", "measure_cues"]
+__all__ = ["CHALLENGES", "PROMPTS", "Cues", "LivenessSession", "SessionResult", "measure_cues"]
 
 CHALLENGES = ("blink", "turn_left", "turn_right", "look_up", "open_mouth")
+#: What to tell the person for each challenge ("left" is their own left: a mirrored preview shows it on the left).
+PROMPTS = {
+    "blink": "Blink your eyes",
+    "turn_left": "Turn your head to your left",
+    "turn_right": "Turn your head to your right",
+    "look_up": "Look up",
+    "open_mouth": "Open your mouth",
+}
 
 _BLINK_RATIO = 0.72  # EAR below this share of the resting EAR = eyes closing ...
 _OPEN_RATIO = 0.9  # ... and back above this share = a blink

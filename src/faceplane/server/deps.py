@@ -74,10 +74,22 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
+VIDEO_TYPES = ("video/mp4", "video/webm", "video/quicktime", "video/x-matroska", "application/octet-stream")
+
+
 async def read_image(upload: UploadFile, services: Services) -> bytes:
     """The bytes of an uploaded image, refusing wrong content types and oversized files (413)."""
-    if upload.content_type and upload.content_type.split(";")[0].strip() not in IMAGE_TYPES:
-        raise HTTPException(415, f"{upload.filename or 'upload'}: expected an image, got {upload.content_type}")
+    return await _read_upload(upload, services, IMAGE_TYPES, "an image")
+
+
+async def read_clip(upload: UploadFile, services: Services) -> bytes:
+    """The bytes of an uploaded short video clip (same size limit as images)."""
+    return await _read_upload(upload, services, VIDEO_TYPES, "a video clip")
+
+
+async def _read_upload(upload: UploadFile, services: Services, types: tuple[str, ...], what: str) -> bytes:
+    if upload.content_type and upload.content_type.split(";")[0].strip() not in types:
+        raise HTTPException(415, f"{upload.filename or 'upload'}: expected {what}, got {upload.content_type}")
     limit = int(services.settings.max_upload_mb * 1024 * 1024)
     data = await upload.read(limit + 1)
     if len(data) > limit:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from ..config import CameraConfig
 from ..events import Event
 from ..gallery.records import Candidate, Collection, EnrollReport, Identification, Person
-from ..services import CameraView
+from ..liveness.challenge import PROMPTS
+from ..liveness.sessions import LivenessStatus
+from ..services import CameraView, LiveDecision
 from ..types import Faces, Match
 
 
@@ -336,3 +340,83 @@ class AuditOut(BaseModel):
     ip: str
     status: int
     detail: str
+
+
+class LivenessStartIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    challenges: list[Literal["blink", "turn_left", "turn_right", "look_up", "open_mouth"]] | None = Field(
+        None, min_length=1, max_length=5, description="a fixed order (admins only: tests, demos); default random"
+    )
+
+
+class LivenessSessionOut(BaseModel):
+    session_id: str
+    nonce: str | None = Field(None, description="send it with every frame (only in the answer that starts it)")
+    challenges: list[str] = Field(description="the challenges, in the order asked")
+    current: str | None = Field(description="the challenge to show now (null once decided)")
+    prompt: str | None = Field(description="what to tell the person now")
+    completed: list[str]
+    decided: bool
+    passed: bool = Field(description="every challenge met and the passive check passed")
+    passive_score: float | None = Field(description="0..1, higher = more like a live person")
+    reasons: list[str] = Field(description="why it failed, or what it waits for")
+    frames: int
+    faces: int = Field(description="frames with one usable face")
+
+    @classmethod
+    def of(cls, s: LivenessStatus, nonce: str | None = None) -> LivenessSessionOut:
+        return cls(
+            session_id=s.session_id,
+            nonce=nonce,
+            challenges=s.challenges,
+            current=s.current,
+            prompt=PROMPTS[s.current] if s.current else None,
+            completed=s.completed,
+            decided=s.decided,
+            passed=s.passed,
+            passive_score=s.passive_score,
+            reasons=s.reasons,
+            frames=s.frames,
+            faces=s.faces,
+        )
+
+
+class VerifyLiveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: str = Field(description="a decided liveness session, not used before")
+    person_id: int = Field(ge=1, le=2**63 - 1, description="the account holder the live person claims to be")
+
+
+class IdentifyLiveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: str = Field(description="a decided liveness session, not used before")
+    collections: list[str] = Field(default_factory=list, description="search these collections (empty: all)")
+
+
+class LiveDecisionOut(BaseModel):
+    allowed: bool = Field(description="live, matched and (1:N) let in by the access rules now")
+    reasons: list[str] = Field(description="why not; empty when allowed")
+    person_id: int | None
+    name: str | None
+    collection: str | None
+    distance: float | None = Field(description="embedding distance (1:N: to the nearest person)")
+    threshold: float | None
+    liveness: LivenessSessionOut
+    evidence: list[str] = Field(description="evidence frames kept with the audit entry (admin URLs)")
+
+    @classmethod
+    def of(cls, d: LiveDecision) -> LiveDecisionOut:
+        return cls(
+            allowed=d.allowed,
+            reasons=d.reasons,
+            person_id=d.person_id,
+            name=d.name,
+            collection=d.collection,
+            distance=None if d.distance is None else round(d.distance, 4),
+            threshold=d.threshold,
+            liveness=LivenessSessionOut.of(d.liveness),
+            evidence=[f"/api/v1/liveness/evidence/{p}" for p in d.evidence],
+        )

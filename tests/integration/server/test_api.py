@@ -137,6 +137,50 @@ def _photo(ctx: Ctx) -> dict[str, Any]:
     return upload(ctx.examples / "obama_small.jpg")
 
 
+def _session(ctx: Ctx) -> tuple[str, str]:
+    status, nonce = ctx.services.liveness_start()
+    return status.session_id, nonce
+
+
+def _decided_session(ctx: Ctx) -> str:
+    """A session decided in two frames: Obama, then Biden (the face changed)."""
+    session_id, nonce = _session(ctx)
+    for i, name in enumerate(("obama.jpg", "biden.jpg")):
+        ctx.services.liveness_frame(session_id, nonce, (ctx.examples / name).read_bytes(), i * 0.1)
+    assert ctx.services.liveness_status(session_id).decided
+    return session_id
+
+
+def _frame(ctx: Ctx) -> Call:
+    session_id, nonce = _session(ctx)
+    return Call(f"/liveness/sessions/{session_id}/frames", {"files": _photo(ctx), "data": {"nonce": nonce}})
+
+
+def _clip(ctx: Ctx) -> Call:
+    """Three frames of Obama as a 0.2 s MP4 (a clip no longer than the session's age)."""
+    import av
+
+    image = Image.open(ctx.examples / "obama_small.jpg").convert("RGB")
+    image = image.resize((image.width // 2 * 2, image.height // 2 * 2))
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as out:
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height = image.size
+        for _ in range(3):
+            out.mux(stream.encode(av.VideoFrame.from_image(image)))
+        out.mux(stream.encode(None))
+    session_id, nonce = _session(ctx)
+    files = {"clip": ("clip.mp4", buf.getvalue(), "video/mp4")}
+    return Call(f"/liveness/sessions/{session_id}/clip", {"files": files, "data": {"nonce": nonce}})
+
+
+def _evidence(ctx: Ctx) -> Call:
+    admin = ctx.services.accounts.authenticate_key(DEV_ADMIN_KEY)
+    assert admin is not None
+    decision = ctx.services.verify_live(admin, _decided_session(ctx), _person(ctx))
+    return Call(f"/liveness/evidence/{decision.evidence[0]}")
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
@@ -214,6 +258,23 @@ ROUTES = [
     ),
     Route("DELETE", "/users/x", "admin", _user),
     Route("GET", "/audit", "admin"),
+    Route("POST", "/liveness/sessions", "operator", lambda c: Call("/liveness/sessions", {"json": {}})),
+    Route("GET", "/liveness/sessions/x", "operator", lambda c: Call(f"/liveness/sessions/{_session(c)[0]}")),
+    Route("POST", "/liveness/sessions/x/frames", "operator", _frame),
+    Route("POST", "/liveness/sessions/x/clip", "operator", _clip),
+    Route(
+        "POST",
+        "/verify-live",
+        "operator",
+        lambda c: Call("/verify-live", {"json": {"session_id": _decided_session(c), "person_id": _person(c)}}),
+    ),
+    Route(
+        "POST",
+        "/identify-live",
+        "operator",
+        lambda c: Call("/identify-live", {"json": {"session_id": _decided_session(c)}}),
+    ),
+    Route("GET", "/liveness/evidence/x/y.jpg", "admin", _evidence),
 ]
 PUBLIC = [("GET", "/health"), ("POST", "/auth/login"), ("POST", "/auth/logout"), ("GET", "/openapi.json")]
 BELOW = [(route, role) for route in ROUTES for role in ROLES[: ROLES.index(route.role)]]
@@ -240,6 +301,10 @@ def _template(path: str) -> str:
     parts = path.strip("/").split("/")
     if parts[0] == "snapshots":
         return "/snapshots/{path}"
+    if parts[:2] == ["liveness", "evidence"]:
+        return "/liveness/evidence/{path}"
+    if parts[:2] == ["liveness", "sessions"] and len(parts) > 2:
+        parts[2] = "{session_id}"
     if len(parts) > 1 and parts[0] in names:
         parts[1] = "{" + names[parts[0]] + "}"
     return "/" + "/".join(parts)

@@ -3,6 +3,7 @@
 import { alertsView, liveView } from "./live.js";
 import { peopleView } from "./people.js";
 import { analyticsView, auditView, keysView } from "./admin.js";
+import { verifyView } from "./verify.js";
 import {
   $, API, EVENT_KINDS, api, busy, can, clear, emit, guard, h, icon, on, session, toast,
 } from "./lib.js";
@@ -12,6 +13,7 @@ const VIEWS = {
   alerts: { label: "Alerts", icon: "alerts", role: "viewer", view: alertsView },
   people: { label: "People", icon: "people", role: "viewer", view: peopleView },
   analytics: { label: "Analytics", icon: "analytics", role: "viewer", view: analyticsView },
+  verify: { label: "Verify", icon: "shield", role: "operator", view: verifyView },
   audit: { label: "Audit", icon: "audit", role: "admin", view: auditView },
   keys: { label: "API keys", icon: "keys", role: "admin", view: keysView },
 };
