@@ -104,6 +104,12 @@ class Engine:
         self._detector: object | None = None
         self._embedder: object | None = None
 
+    def warm_up(self) -> None:
+        """Load every model now (about a second), so that the first real frame is not the slow one."""
+        self._get_detector()
+        self._shape.predict(np.zeros((8, 8, 3), np.uint8), np.zeros((0, 4), np.float32))
+        self.embed_chips(np.zeros((1, 150, 150, 3), np.uint8))
+
     @property
     def landmark_points(self) -> int:
         """5 or 68: the landmark model this engine runs."""

@@ -334,6 +334,7 @@ class Services:
         engine = self._engine_68()
         with self._lock:
             if self._liveness is None:
+                engine.warm_up()  # the session's first frames set the resting pose: they must not wait for models
                 self._liveness = LivenessChecker(engine)
             return self._liveness
 
@@ -396,7 +397,7 @@ class Services:
         capture = self._checker().take(session_id)
         reasons = _not_live(capture)
         found = None
-        if capture.embedding is not None:
+        if capture.embedding is not None and not reasons:  # a spoof learns nothing of whom it resembles
             found = self.gallery.search(capture.embedding[None], collections=collections or None, k=1)[0]
         person = found.person if found else None
         if found is not None and person is None:

@@ -31,7 +31,7 @@ import numpy.typing as npt
 from ..errors import InvalidArgumentError
 from ..pose import head_pose
 
-__all__ = ["CHALLENGES", "PROMPTS", "Cues", "LivenessSession", "SessionResult", "measure_cues"]
+__all__ = ["CHALLENGES", "LOOK_AT_CAMERA", "PROMPTS", "Cues", "LivenessSession", "SessionResult", "measure_cues"]
 
 CHALLENGES = ("blink", "turn_left", "turn_right", "look_up", "open_mouth")
 #: What to tell the person for each challenge ("left" is their own left: a mirrored preview shows it on the left).
@@ -42,6 +42,7 @@ PROMPTS = {
     "look_up": "Look up",
     "open_mouth": "Open your mouth",
 }
+LOOK_AT_CAMERA = "Look straight at the camera"  # until the resting pose is known
 
 _BLINK_RATIO = 0.72  # EAR below this share of the resting EAR = eyes closing ...
 _OPEN_RATIO = 0.9  # ... and back above this share = a blink
@@ -49,7 +50,8 @@ _TURN_DEG = 20.0  # yaw away from rest; "left" is the person's left (their face 
 _TURN_ABS_DEG = 25.0  # ... and at least this far from frontal (a session may start with the head turned)
 _LOOK_UP_DEG = 12.0
 _MOUTH_OPEN = 0.3  # MAR above rest + this
-_REST_FRAMES = 3  # frames that set the resting values
+_REST_FRAMES = 3  # frames that set the resting values ...
+_REST_MAX_DEG = 20.0  # ... taken only when the head is this near frontal (a turned head is no resting pose)
 _SAME_PERSON = 0.55  # embedding distance to the first face: above it, someone else took over
 
 
@@ -151,6 +153,11 @@ class LivenessSession:
         return None if self.decided else self.challenges[self._index]
 
     @property
+    def ready(self) -> bool:
+        """The resting pose is known (until then the person should look straight at the camera)."""
+        return self._rest is not None
+
+    @property
     def decided(self) -> bool:
         return self._failure is not None or self._index >= len(self.challenges)
 
@@ -182,6 +189,8 @@ class LivenessSession:
         if embedding is not None and frontal and not self._same_person(np.asarray(embedding, np.float32)):
             return self._fail("the face changed during the session (another person or a swapped picture)")
         if self._rest is None:
+            if abs(cues.yaw) > _REST_MAX_DEG or abs(cues.pitch) > _REST_MAX_DEG:
+                return self._timeout(t_s)
             self._rest_samples.append(cues)
             if len(self._rest_samples) >= _REST_FRAMES:
                 s = self._rest_samples

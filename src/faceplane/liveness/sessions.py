@@ -64,6 +64,7 @@ class LivenessStatus:
         session_id: the session's id.
         challenges: the challenges, in the order asked.
         current: the challenge to show now (None once decided).
+        ready: the resting pose is known; until then the person should look straight at the camera.
         completed: challenges met so far, in order.
         decided: no more frames are taken.
         passed: decided, every challenge met and the passive check passed.
@@ -75,6 +76,7 @@ class LivenessStatus:
     session_id: str
     challenges: list[str]
     current: str | None
+    ready: bool
     completed: list[str]
     decided: bool
     passed: bool
@@ -333,6 +335,7 @@ class LivenessChecker:
             session_id=session.id,
             challenges=list(session.active.challenges),
             current=session.active.current,
+            ready=session.active.ready,
             completed=active.completed,
             decided=session.active.decided,
             passed=passed,

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from ..config import CameraConfig
 from ..events import Event
 from ..gallery.records import Candidate, Collection, EnrollReport, Identification, Person
-from ..liveness.challenge import PROMPTS
+from ..liveness.challenge import LOOK_AT_CAMERA, PROMPTS
 from ..liveness.sessions import LivenessStatus
 from ..services import CameraView, LiveDecision
 from ..types import Faces, Match
@@ -356,6 +356,7 @@ class LivenessSessionOut(BaseModel):
     challenges: list[str] = Field(description="the challenges, in the order asked")
     current: str | None = Field(description="the challenge to show now (null once decided)")
     prompt: str | None = Field(description="what to tell the person now")
+    ready: bool = Field(description="the resting pose is known (until then: 'look straight at the camera')")
     completed: list[str]
     decided: bool
     passed: bool = Field(description="every challenge met and the passive check passed")
@@ -371,7 +372,8 @@ class LivenessSessionOut(BaseModel):
             nonce=nonce,
             challenges=s.challenges,
             current=s.current,
-            prompt=PROMPTS[s.current] if s.current else None,
+            prompt=(PROMPTS[s.current] if s.ready else LOOK_AT_CAMERA) if s.current else None,
+            ready=s.ready,
             completed=s.completed,
             decided=s.decided,
             passed=s.passed,

@@ -1,0 +1,111 @@
+"""The console's test harness: a real ``faceplane serve`` and Debian's Chromium driven by Playwright.
+
+Needs Debian's ``chromium`` (``/usr/bin/chromium``, or ``$FACEPLANE_CHROMIUM``) and ``playwright`` (the
+Python package only: no ``playwright install``, no browser download). ``launch(*args)`` starts another
+Chromium with extra flags (e.g. a fake webcam playing a clip).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+try:
+    from playwright import sync_api
+except ImportError:  # CI installs it (test extra); a missing browser stack is a failure, not a skip
+    pytest.fail("the console tests need playwright: pip install -e '.[test]'", pytrace=False)
+
+CHROMIUM = os.environ.get("FACEPLANE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real ``faceplane serve`` on a free port with an empty data folder; its base URL."""
+    root = tmp_path_factory.mktemp("serve")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FACEPLANE_")}
+    env["FACEPLANE_ENVIRONMENT"] = "development"
+    log = (root / "serve.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "faceplane.cli", "serve", "--port", str(port), "--data-dir", str(root / "data")],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"faceplane serve exited with {proc.returncode}:\n{(root / 'serve.log').read_text()}")
+            try:
+                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"faceplane serve not healthy after 60 s:\n{(root / 'serve.log').read_text()}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def launch(server: str) -> Iterator[Callable[..., object]]:
+    """Start Chromium with extra command-line flags (closed at the end of the module)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set FACEPLANE_CHROMIUM)")
+    with sync_api.sync_playwright() as pw:
+        started: list[object] = []
+
+        def start(*args: str) -> object:
+            b = pw.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *args], headless=True)
+            started.append(b)
+            return b
+
+        try:
+            yield start
+        finally:
+            for b in started:
+                b.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def browser(launch: Callable[..., object]) -> object:
+    return launch()
+
+
