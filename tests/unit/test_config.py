@@ -48,3 +48,36 @@ def test_production_with_real_secrets(monkeypatch):
 def test_missing_file():
     with pytest.raises(InvalidArgumentError, match="cannot read config file"):
         load_settings("/no/such/faceplane.toml")
+
+
+@pytest.mark.parametrize(
+    ("days", "hours", "weekday", "minute", "allowed"),
+    [
+        (["mon"], "07:00-19:00", 0, 7 * 60, True),
+        (["mon"], "07:00-19:00", 0, 19 * 60, False),  # the end is exclusive
+        (["mon"], "07:00-19:00", 1, 12 * 60, False),
+        (["fri"], "22:00-06:00", 4, 23 * 60, True),  # a night shift starting Friday ...
+        (["fri"], "22:00-06:00", 5, 5 * 60, True),  # ... goes on into Saturday morning
+        (["fri"], "22:00-06:00", 4, 5 * 60, False),  # Friday 05:00 belongs to Thursday's night
+        (["sun"], "00:00-24:00", 6, 23 * 60 + 59, True),
+    ],
+)
+def test_access_rules(days, hours, weekday, minute, allowed):
+    from faceplane.config import AccessRule
+
+    assert AccessRule(collection="staff", days=days, hours=hours).allows(weekday, minute) is allowed
+
+
+@pytest.mark.parametrize("hours", ["7:00-19:00", "07:00-25:00", "24:00-06:00", "07:00", ""])
+def test_access_rules_refuse_bad_hours(hours):
+    from pydantic import ValidationError
+
+    from faceplane.config import AccessRule
+
+    with pytest.raises(ValidationError):
+        AccessRule(collection="staff", hours=hours)
+
+
+def test_liveness_far_must_be_calibrated(tmp_path):
+    with pytest.raises(InvalidArgumentError, match="liveness_far"):
+        load_settings(None, data_dir=tmp_path, liveness_far=1e-4)
