@@ -34,7 +34,16 @@ from pydantic_settings import (
 
 from .errors import InvalidArgumentError
 
-__all__ = ["AccessRule", "CameraConfig", "MqttConfig", "Settings", "WebhookConfig", "load_settings"]
+__all__ = [
+    "AccessRule",
+    "CameraConfig",
+    "MqttConfig",
+    "RetentionConfig",
+    "RetentionLimit",
+    "Settings",
+    "WebhookConfig",
+    "load_settings",
+]
 
 #: The development admin key: printed by ``faceplane serve`` in development, refused elsewhere.
 DEV_ADMIN_KEY = "fp-dev-admin-key"
@@ -124,6 +133,41 @@ class AccessRule(BaseModel):
         return _DAYS[(weekday - 1) % 7] in self.days and minute_of_day < end
 
 
+class RetentionLimit(BaseModel):
+    """Limits for one camera or one collection (unset: the global limit applies)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events_days: float | None = Field(None, gt=0, description="events and their snapshots")
+    unknown_faces_hours: float | None = Field(None, gt=0, description="unknown-face templates and clusters (cameras)")
+
+
+class RetentionConfig(BaseModel):
+    """How long records are kept. Where several limits apply to a record, the shortest wins.
+
+    Example::
+
+        [retention]
+        events_days = 30
+        unknown_faces_hours = 24
+        [retention.cameras.lobby]
+        events_days = 7
+        [retention.collections.watchlist]
+        events_days = 90
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    events_days: float = Field(30.0, gt=0, description="events (alerts, crossings, visits) and their snapshots")
+    unknown_faces_hours: float = Field(24.0, gt=0, description="unknown-face templates, thumbnails and clusters")
+    evidence_days: float = Field(30.0, gt=0, description="liveness evidence frames of verify-live decisions")
+    interval_minutes: float = Field(60.0, gt=0, description="how often the retention job runs (also at start)")
+    cameras: dict[str, RetentionLimit] = Field(default_factory=dict, description="per camera id")
+    collections: dict[str, RetentionLimit] = Field(
+        default_factory=dict, description="per collection: events naming its people"
+    )
+
+
 class Settings(BaseSettings):
     """Server settings (TOML file, then environment variables ``FACEPLANE_<FIELD>``)."""
 
@@ -155,6 +199,21 @@ class Settings(BaseSettings):
     liveness_challenges: int = Field(3, ge=1, le=5, description="challenges drawn for each liveness session")
     liveness_far: float = Field(
         1e-3, description="false-accept rate of the 1:1 verify-live decision (calibrated on LFW: 1e-1, 1e-2, 1e-3)"
+    )
+    retention: RetentionConfig = Field(
+        default_factory=lambda: RetentionConfig(), description="how long records are kept"
+    )
+    require_consent: bool = Field(
+        False, description="refuse enrollment without a legal basis (consent_basis); watchlists always need a reason"
+    )
+    redact_snapshots: bool = Field(
+        True, description="blur every face that is not a watchlist match in stored snapshots and evidence"
+    )
+    redact_video: bool = Field(True, description="blur every face that is not a watchlist match in annotated video")
+    template_key: SecretStr | None = Field(
+        None,
+        description="encrypt face embeddings at rest with this key (base64 of 32 random bytes; "
+        "`faceplane keygen` makes one); unset: stored in clear",
     )
     access: list[AccessRule] = Field(
         default_factory=list,
