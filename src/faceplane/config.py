@@ -201,7 +201,7 @@ class Settings(BaseSettings):
         1e-3, description="false-accept rate of the 1:1 verify-live decision (calibrated on LFW: 1e-1, 1e-2, 1e-3)"
     )
     retention: RetentionConfig = Field(
-        default_factory=lambda: RetentionConfig(), description="how long records are kept"
+        default_factory=lambda: RetentionConfig.model_validate({}), description="how long records are kept"
     )
     require_consent: bool = Field(
         False, description="refuse enrollment without a legal basis (consent_basis); watchlists always need a reason"
