@@ -1,6 +1,9 @@
 """``faceplane gallery ...``, ``faceplane identify`` and ``faceplane cluster``: the gallery's CLI.
 
-The gallery lives in ``--data-dir`` (default ``$FACEPLANE_DATA_DIR`` or ``./faceplane-data``).
+The gallery lives in ``--data-dir`` (default ``$FACEPLANE_DATA_DIR`` or ``./faceplane-data``). An
+encrypted gallery is opened with the key in ``$FACEPLANE_TEMPLATE_KEY`` (the same variable as the
+server's ``template_key`` setting; ``faceplane keygen`` makes one). Setting it for a clear gallery
+encrypts the gallery's stored templates once, for good.
 """
 
 from __future__ import annotations
@@ -20,11 +23,29 @@ from .gallery.records import Consent, EnrollReport, Identification
 __all__ = ["add_gallery_commands"]
 
 
+def template_key_from_env() -> bytes | None:
+    """The template key in ``$FACEPLANE_TEMPLATE_KEY`` (None when unset or empty)."""
+    from .gallery.crypto import parse_template_key
+
+    text = os.environ.get("FACEPLANE_TEMPLATE_KEY", "")
+    return parse_template_key(text, name="FACEPLANE_TEMPLATE_KEY") if text.strip() else None
+
+
+def _passphrase(args: argparse.Namespace) -> str | None:
+    """The export passphrase from the environment variable named by ``--passphrase-env`` (not argv: ps shows it)."""
+    if args.passphrase_env is None:
+        return None
+    value = os.environ.get(args.passphrase_env, "")
+    if not value:
+        raise InvalidArgumentError(f"--passphrase-env {args.passphrase_env}: that variable is unset or empty")
+    return value
+
+
 def _open(args: argparse.Namespace) -> Gallery:
     from .pipeline import Engine
 
     engine = Engine(detector=getattr(args, "detector", "hog"))
-    return Gallery.open(args.data_dir, index=args.index, engine=engine)
+    return Gallery.open(args.data_dir, index=args.index, engine=engine, template_key=template_key_from_env())
 
 
 def _report_json(report: EnrollReport) -> dict[str, Any]:
@@ -146,25 +167,27 @@ def _cmd_remove(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    passphrase = _passphrase(args)
     with _open(args) as g:
         if args.output == "-":
-            n = g.export_collection(args.collection, out)
+            n = g.export_collection(args.collection, out, passphrase=passphrase)
         else:
             tmp = Path(args.output + ".tmp")
             with tmp.open("w", encoding="utf-8") as fh:
-                n = g.export_collection(args.collection, fh)
+                n = g.export_collection(args.collection, fh, passphrase=passphrase)
             os.replace(tmp, args.output)  # never leave a half-written export under the real name
     print(f"exported {n} people from {args.collection}", file=sys.stderr)
     return 0
 
 
 def _cmd_import(args: argparse.Namespace, out: TextIO) -> int:
+    passphrase = _passphrase(args)
     try:
         fh = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")  # noqa: SIM115
     except OSError as exc:
         raise FaceplaneError(f"cannot read {args.input}: {exc.strerror}") from None
     with fh, _open(args) as g:
-        n = g.import_collection(args.collection, fh)
+        n = g.import_collection(args.collection, fh, passphrase=passphrase)
     out.write(f"imported {n} people into {args.collection}\n")
     return 0
 
@@ -289,11 +312,17 @@ def add_gallery_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p = g.add_parser("export", parents=[common], help="write a collection as JSON Lines (embeddings, no photos)")
     p.add_argument("collection")
     p.add_argument("output", help="file, or - for stdout")
+    p.add_argument(
+        "--passphrase-env", metavar="VAR", help="seal the export (encrypted, authenticated) with the passphrase in $VAR"
+    )
     p.set_defaults(func=_cmd_export)
 
     p = g.add_parser("import", parents=[common], help="read an export into a collection")
     p.add_argument("collection")
     p.add_argument("input", help="file, or - for stdin")
+    p.add_argument(
+        "--passphrase-env", metavar="VAR", help="the passphrase of a sealed export is in $VAR (checked before import)"
+    )
     p.set_defaults(func=_cmd_import)
 
     p = sub.add_parser("identify", parents=[common], help="who is in these photos? (1:N, unknown faces rejected)")

@@ -2,7 +2,8 @@
 
 Every source (file, RTSP/RTMP/HTTP URL, ``webcam:0``) is analysed at ``--fps``; faces are tracked and
 recognised once per track against the gallery in ``--data-dir``; watchlist, line, zone and visitor
-events go to ``--events`` (JSON Lines) and, with a gallery, to ``<data-dir>/events``.
+events go to ``--events`` (JSON Lines) and, with a gallery, to ``<data-dir>/events``. Event snapshots and
+``--annotate`` video blur every face that is not a watchlist match unless ``--no-redact`` is given.
 """
 
 from __future__ import annotations
@@ -73,7 +74,10 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         for i, src in enumerate(args.sources)
     ]
     use_gallery = args.watchlist or args.data_dir_given or Path(args.data_dir).exists()
-    gallery = Gallery.open(args.data_dir, index=args.index) if use_gallery else None
+    from ._cli_gallery import template_key_from_env
+
+    key = template_key_from_env()
+    gallery = Gallery.open(args.data_dir, index=args.index, template_key=key) if use_gallery else None
     sinks: list[EventSink] = []
     events_file: TextIO | None = None
     if args.events:
@@ -90,6 +94,8 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         watchlists=args.watchlist or [],
         bus=EventBus(sinks, store=store),
         analyzer=analyzer,
+        redact_snapshots=not args.no_redact,
+        redact_video=not args.no_redact,
     )
     try:
         for src in sources:
@@ -162,6 +168,12 @@ def add_video_commands(sub: Any) -> None:
     p.add_argument("--zone", action="append", metavar="[NAME=]X1,Y1,...", help="dwell zone polygon (px or 0..1)")
     p.add_argument("--events", metavar="FILE", help="append events as JSON Lines ('-' = stdout)")
     p.add_argument("--annotate", metavar="OUT.mp4", help="write annotated video (one file per source)")
+    p.add_argument(
+        "--no-redact",
+        action="store_true",
+        help="keep bystanders' faces in event snapshots and annotated video (default: every face that is not "
+        "a watchlist match is blurred)",
+    )
     p.add_argument("--fps", type=float, default=5.0, help="analysed frames per second per source (default 5)")
     p.add_argument("--camera", action="append", metavar="NAME", help="camera ids, one per source, in order")
     p.add_argument("--people", action="store_true", help="detect and count people (lines/zones use person tracks)")

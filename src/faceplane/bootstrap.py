@@ -9,6 +9,7 @@ from .accounts import AccountStore
 from .audit import AuditLog
 from .config import Settings
 from .events import Broadcaster, EventBus, EventStore
+from .gallery.crypto import parse_template_key
 from .gallery.gallery import Gallery
 from .pipeline import Engine
 from .services import Services
@@ -26,7 +27,9 @@ def build_services(settings: Settings) -> Services:
     """Open (or create) everything under ``settings.data_dir``; call ``start()`` to run the cameras."""
     root = Path(settings.data_dir)
     root.mkdir(parents=True, exist_ok=True)
-    gallery = Gallery.open(root, index=settings.index, engine=Engine())
+    key = settings.template_key
+    template_key = parse_template_key(key.get_secret_value(), name="template_key") if key is not None else None
+    gallery = Gallery.open(root, index=settings.index, engine=Engine(), template_key=template_key)
     events = EventStore(root / "events")
     accounts = AccountStore(root / "accounts.sqlite")
     accounts.ensure_key("admin", "admin", settings.admin_key())
@@ -60,6 +63,8 @@ def build_services(settings: Settings) -> Services:
         bus=EventBus([broadcaster, *sinks], store=events),
         analyzer=analyzer,
         live_view=True,
+        redact_snapshots=settings.redact_snapshots,
+        redact_video=settings.redact_video,
     )
     return Services(
         settings=settings,

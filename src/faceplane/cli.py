@@ -161,6 +161,13 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     return run_demo(args.data, out)
 
 
+def _cmd_keygen(args: argparse.Namespace, out: TextIO) -> int:
+    from .gallery.crypto import new_template_key
+
+    out.write(new_template_key() + "\n")
+    return 0
+
+
 def _add_engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--detector", choices=["hog", "cnn", "blazeface"], default="hog",
@@ -211,6 +218,14 @@ def _parser() -> argparse.ArgumentParser:
     from ._cli_serve import add_serve_command
 
     add_serve_command(sub)
+    from ._cli_report import add_report_command
+
+    add_report_command(sub)
+
+    p = sub.add_parser(
+        "keygen", help="print a new template key (FACEPLANE_TEMPLATE_KEY: encrypts stored face templates)"
+    )
+    p.set_defaults(func=_cmd_keygen)
 
     p = sub.add_parser("demo", help="detect and verify faces on the shared sample photos")
     p.add_argument("--data", default=None, help="data folder (default: $FACEPLANE_DATA or ../shared/data)")

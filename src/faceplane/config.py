@@ -143,7 +143,8 @@ class RetentionLimit(BaseModel):
 
 
 class RetentionConfig(BaseModel):
-    """How long records are kept. Where several limits apply to a record, the shortest wins.
+    """How long records are kept. The most specific limit applies: a collection's (events naming its
+    people), then a camera's, then the global one.
 
     Example::
 

@@ -198,6 +198,7 @@ class EventStore:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.directory / "events.sqlite", check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA secure_delete = ON")  # deleted events are overwritten on disk
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
 
@@ -268,6 +269,76 @@ class EventStore:
         with self._lock:
             return int(self._db.execute(f"SELECT COUNT(*) FROM events {where}", args).fetchone()[0])
 
+    def delete(
+        self,
+        *,
+        cameras: Sequence[str] = (),
+        collections: Sequence[str] = (),
+        person_id: int | None = None,
+        until_s: float | None = None,
+        except_cameras: Sequence[str] = (),
+        except_collections: Sequence[str] = (),
+    ) -> int:
+        """Delete matching events, their snapshot files and their webhook dead letters; returns the count.
+
+        ``except_*`` keep events of those cameras / naming people of those collections (they have limits
+        of their own).
+
+        Raises:
+            InvalidArgumentError: no filter at all (deleting every event is not an accident we allow).
+        """
+        where, args = _filters(cameras, (), person_id, None, until_s, collections)
+        for column, values in (("camera", except_cameras), ("collection", except_collections)):
+            if values and where:
+                where += f" AND ({column} IS NULL OR {column} NOT IN ({', '.join('?' * len(values))}))"
+                args.extend(values)
+        if not where:
+            raise InvalidArgumentError("give a camera, collection, person or time limit to delete events")
+        with self._lock:
+            rows = self._db.execute(f"SELECT id, snapshot FROM events {where}", args).fetchall()
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(f"DELETE FROM events {where}", args)
+                if self._has_table("webhook_failures"):
+                    self._db.executemany("DELETE FROM webhook_failures WHERE event_id = ?", [(r[0],) for r in rows])
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        for _, snapshot in rows:  # rows first, files second: a crash leaves orphan files, which sweep() removes
+            if snapshot:
+                (self.directory / snapshot).unlink(missing_ok=True)
+        return len(rows)
+
+    def drop_snapshot(self, event_id: str) -> None:
+        """Delete one event's snapshot file and forget it (the event stays): erasure of a bystander's face."""
+        with self._lock:
+            row = self._db.execute("SELECT snapshot FROM events WHERE id = ?", (event_id,)).fetchone()
+            self._db.execute("UPDATE events SET snapshot = NULL WHERE id = ?", (event_id,))
+        if row and row[0]:
+            (self.directory / row[0]).unlink(missing_ok=True)
+
+    def sweep(self) -> int:
+        """Delete snapshot files that no event names any more (left by a crash or an old version); returns the count."""
+        root = self.directory / "snapshots"
+        if not root.is_dir():
+            return 0
+        removed = 0
+        with self._lock:
+            named = {r[0] for r in self._db.execute("SELECT snapshot FROM events WHERE snapshot IS NOT NULL")}
+        for path in root.rglob("*"):
+            if path.is_file() and path.relative_to(self.directory).as_posix() not in named:
+                path.unlink(missing_ok=True)
+                removed += 1
+        for folder in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only empty ones go
+        return removed
+
+    def _has_table(self, name: str) -> bool:
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        return bool(self._db.execute(sql, (name,)).fetchone())
+
 
 def _filters(
     cameras: Sequence[str] = (),
@@ -275,10 +346,11 @@ def _filters(
     person_id: int | None = None,
     since_s: float | None = None,
     until_s: float | None = None,
+    collections: Sequence[str] = (),
 ) -> tuple[str, list[object]]:
     clauses: list[str] = []
     args: list[object] = []
-    for column, values in (("camera", cameras), ("kind", kinds)):
+    for column, values in (("camera", cameras), ("kind", kinds), ("collection", collections)):
         if values:
             clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
             args.extend(values)

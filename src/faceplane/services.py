@@ -27,9 +27,11 @@ from .errors import InvalidArgumentError, NotFoundError
 from .events import Broadcaster, Event, EventStore
 from .gallery.gallery import Gallery
 from .gallery.records import Collection, Consent, EnrollReport, Identification, Person, Template
+from .governance import Eraser, ErasureReport, check_enrollment
 from .liveness.sessions import LiveCapture, LivenessChecker, LivenessStatus
 from .pipeline import Engine
 from .pose import head_pose
+from .retention import RetentionJob, RetentionReport
 from .types import Faces, Match
 from .verify import load_calibration
 from .video.engine import CameraSummary, VideoEngine
@@ -127,6 +129,15 @@ class Services:
         self._lock = threading.Lock()
         self._engine68: Engine | None = None  # loaded on first use (the 68-point model is non-commercial)
         self._liveness: LivenessChecker | None = None
+        self.evidence_dir = Path(settings.data_dir) / "evidence"
+        self.retention = RetentionJob(
+            gallery=gallery,
+            events=events,
+            config=settings.retention,
+            evidence_dir=self.evidence_dir,
+            on_run=self._audit_retention,
+        )
+        self.eraser = Eraser(gallery=gallery, events=events, audit=audit, evidence_dir=self.evidence_dir)
 
     # -- life cycle -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -144,8 +155,10 @@ class Services:
                 log.exception("camera %s could not be started", cam.id)
         self._video_thread = threading.Thread(target=self.video.run, kwargs={"forever": True}, name="video")
         self._video_thread.start()
+        self.retention.start()
 
     def close(self) -> None:
+        self.retention.stop()
         self.video.stop()
         if self._video_thread is not None:
             self._video_thread.join(30)
@@ -223,11 +236,24 @@ class Services:
         return self.gallery.store.get_person(person_id)
 
     def enroll(
-        self, collection: str, images: list[bytes], *, name: str | None, person_id: int | None, consent: Consent | None
+        self,
+        collection: str,
+        images: list[bytes],
+        *,
+        name: str | None,
+        person_id: int | None,
+        consent: Consent | None,
+        expires_at: float | None = None,
     ) -> EnrollReport:
+        """Enroll photos; a new person must satisfy the consent and watchlist policy (:func:`check_enrollment`)."""
         if not images:
             raise InvalidArgumentError("enrollment needs at least one photo")
-        return self.gallery.enroll(collection, images, name=name, person_id=person_id, consent=consent)
+        if person_id is None:
+            watchlist = collection in self.video.watchlists
+            check_enrollment(consent, expires_at, watchlist=watchlist, require_consent=self.settings.require_consent)
+        return self.gallery.enroll(
+            collection, images, name=name, person_id=person_id, consent=consent, expires_at=expires_at
+        )
 
     def templates(self, person_id: int) -> list[Template]:
         self.gallery.store.get_person(person_id)  # NotFoundError for an unknown person
@@ -239,8 +265,26 @@ class Services:
     def remove_template(self, template_id: int) -> None:
         self.gallery.remove_template(template_id)
 
-    def remove_person(self, person_id: int) -> int:
-        return self.gallery.remove_person(person_id)
+    def erase_person(self, person_id: int) -> ErasureReport:
+        """Delete this person everywhere: templates, index, unknown faces, events, snapshots, evidence."""
+        return self.eraser.erase_person(person_id)
+
+    def erase_face(self, image: bytes, *, dry_run: bool = False) -> ErasureReport:
+        """Erase everyone whose face matches the largest face of a probe photo (``dry_run``: only count)."""
+        faces = self.engine.analyze(image)
+        if not len(faces):
+            raise InvalidArgumentError("no face found in the probe photo")
+        return self.eraser.erase_face(faces.embedding[0], dry_run=dry_run)
+
+    def run_retention(self, now_s: float | None = None) -> RetentionReport:
+        return self.retention.run(now_s)
+
+    def _audit_retention(self, report: RetentionReport) -> None:
+        counts = {k: v for k, v in vars(report).items() if k != "ran_at" and v}
+        if counts:  # an hourly "nothing to do" would bury the entries that matter
+            self.audit.record(
+                actor="retention", role="system", action="retention", target="", ip="", status=200, detail=counts
+            )
 
     # -- watchlists and cameras -----------------------------------------------------------------
     def watchlists(self) -> list[str]:
@@ -248,6 +292,10 @@ class Services:
 
     def set_watchlist(self, collection: str, on: bool, *, persist: bool = True) -> None:
         names = {c.name for c in self.gallery.list_collections()}
+        if on and persist and collection in names and (missing := self._without_purpose(collection)):
+            raise InvalidArgumentError(
+                f"{missing} people in {collection!r} have no purpose or no expiry; watchlist entries need both"
+            )
         if on:
             if collection not in names:
                 self.create_collection(collection)  # checks the name
@@ -258,6 +306,13 @@ class Services:
             raise NotFoundError(f"no collection named {collection!r}")
         if persist:
             self._write_state()
+
+    def _without_purpose(self, collection: str) -> int:
+        missing, offset = 0, 0
+        while people := self.gallery.list_people(collection, limit=1000, offset=offset):
+            offset += len(people)
+            missing += sum(1 for p in people if p.expires_at is None or not (p.consent and p.consent.purpose))
+        return missing
 
     def add_camera(self, config: CameraConfig, *, persist: bool = True) -> CameraView:
         with self._lock:
@@ -335,7 +390,7 @@ class Services:
         with self._lock:
             if self._liveness is None:
                 engine.warm_up()  # the session's first frames set the resting pose: they must not wait for models
-                self._liveness = LivenessChecker(engine)
+                self._liveness = LivenessChecker(engine, redact=self.settings.redact_snapshots)
             return self._liveness
 
     def liveness_start(self, challenges: list[str] | None = None) -> tuple[LivenessStatus, str]:
@@ -457,6 +512,13 @@ class Services:
             reasons=d.reasons,
             evidence=d.evidence,
         )
+
+    # -- compliance -------------------------------------------------------------------------------
+    def report(self) -> str:
+        """The compliance report of the data directory as one HTML page (see :mod:`faceplane.report`)."""
+        from .report import build_report, render_html
+
+        return render_html(build_report(self.settings, watchlists=self.watchlists()))
 
 
 def _not_live(capture: LiveCapture) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -116,11 +117,17 @@ def test_operator_journey(server: str, browser, examples: Path, tmp_path: Path) 
         expect(page.locator("#enroll-thumbs .thumb-card")).to_have_count(1)
         page.fill("#enroll-name", "Lin-Manuel Miranda")
         page.fill("#enroll-consent", "public figure (test)")
+        page.click("#enroll-submit")  # a watchlist entry without purpose and expiry: the form refuses
+        expect(page.locator("#enroll-purpose:invalid")).to_have_count(1)
+        page.fill("#enroll-purpose", "test of the alert flow")
+        expiry = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 30 * 86400))
+        page.fill("#enroll-expiry", expiry)
         page.click("#enroll-submit")
         report = page.locator("#enroll-report")
         expect(report).to_contain_text("Lin-Manuel Miranda", timeout=30_000)
         expect(report).to_contain_text("1 template(s) added")
         expect(page.locator("#people-rows")).to_contain_text("Lin-Manuel Miranda")
+        expect(page.locator("#people-rows")).to_contain_text(expiry)
         expect(item).to_contain_text("1 people")
         shot("02-people")
 

@@ -101,3 +101,24 @@ def test_head_pose_is_never_upside_down(sequences):
     """The iterative PnP solver flipped 21 of these frames to roll ~180 degrees; SQPnP must not."""
     rolls = [c.roll for name in sequences for _, c, _ in sequences[name] if c is not None]
     assert len(rolls) > 200 and max(abs(r) for r in rolls) < 45
+
+
+def test_evidence_frames_keep_the_subject_and_blur_bystanders(engine, examples):
+    """Obama at the kiosk, a small Biden behind him: the evidence shows Obama, not Biden."""
+    from PIL import Image
+
+    from faceplane.liveness import LivenessChecker
+
+    scene = np.array(Image.open(examples / "obama.jpg").convert("RGB"))
+    biden = Image.open(examples / "biden.jpg").convert("RGB").crop((360, 180, 800, 620)).resize((220, 220))
+    scene[-220:, :220] = np.array(biden)  # bottom-left corner: a bystander
+    faces = engine.analyze(scene)
+    assert len(faces) == 2
+    checker = LivenessChecker(Engine(landmarks=68), redact=True)
+    status = checker.start(challenges=["blink"])
+    checker.feed_image(status.session_id, checker.nonce(status.session_id), scene, 0.0)
+    checker.feed_image(status.session_id, checker.nonce(status.session_id), np.zeros_like(scene), 7.0 - 5.5)
+    start = next(e for e in checker._sessions[status.session_id].evidence.values() if e.label == "start")
+    kept = engine.analyze(start.jpeg)
+    assert len(kept) == 1  # only the subject is still a face
+    assert np.linalg.norm(kept.embedding[0] - faces.embedding[0]) < 0.3  # and it is Obama

@@ -72,3 +72,31 @@ def test_dwell_and_hourly_counts(tmp_path):
     assert store.dwell_by_zone(now - 60, now + 60, camera="elsewhere") == []
     ((hour, count),) = store.counts_per_hour("zone.exit", now - 60, now + 60)
     assert count == 4 and hour <= now < hour + 3600 and hour % 3600 == 0
+
+
+def test_delete_removes_rows_files_and_dead_letters(tmp_path):
+    import sqlite3
+
+    store = EventStore(tmp_path)
+    jpeg = b"\xff\xd8fake-jpeg\xff\xd9"
+    ann = store.add(_event(person_id=3, person_name="Ann", collection="staff"), jpeg)
+    bob = store.add(_event(camera="hall", person_id=4, person_name="Bob", collection="vip"), jpeg)
+    other = store.add(_event("line.crossed", camera="hall", rule="gate", direction="in"), jpeg)
+    db = sqlite3.connect(tmp_path / "events.sqlite")  # what the webhook sink keeps for failed deliveries
+    db.execute("CREATE TABLE webhook_failures (event_id TEXT, url TEXT, kind TEXT, body TEXT, error TEXT)")
+    db.execute("INSERT INTO webhook_failures VALUES (?, 'u', 'k', 'Ann ...', 'e')", (ann.id,))
+    db.commit()
+    with pytest.raises(InvalidArgumentError, match="give a camera"):
+        store.delete()
+    assert store.delete(person_id=3) == 1
+    assert not (tmp_path / ann.snapshot).exists() and (tmp_path / bob.snapshot).exists()
+    assert db.execute("SELECT COUNT(*) FROM webhook_failures").fetchone()[0] == 0
+    assert store.delete(collections=["vip"], until_s=bob.wall_s) == 0  # not older than the limit yet
+    assert store.delete(collections=["vip"], until_s=bob.wall_s + 1) == 1
+    store.drop_snapshot(other.id)  # the event stays, its picture goes
+    (kept,) = store.query()
+    assert kept.id == other.id and kept.snapshot is None and not (tmp_path / other.snapshot).exists()
+    orphan = tmp_path / "snapshots" / "hall" / "2020-01-01" / "x.jpg"  # left by a crash between file and row
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(jpeg)
+    assert store.sweep() == 1 and not orphan.exists() and not orphan.parent.exists()

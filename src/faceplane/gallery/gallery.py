@@ -105,6 +105,15 @@ def _mixed_identities(embeddings: npt.NDArray[np.float32]) -> str:
     )
 
 
+@dataclass(frozen=True)
+class FaceSightings:
+    """Where one face is stored: template ids, the people owning them, unknown-face ids."""
+
+    templates: list[int]
+    people: list[int]
+    unknown_faces: list[int]
+
+
 class Gallery:
     """People and their face templates, searchable 1:N.
 
@@ -143,17 +152,34 @@ class Gallery:
 
     @classmethod
     def open(
-        cls, data_dir: str | Path, *, index: str = "exact", engine: Engine | None = None, **index_options: Any
+        cls,
+        data_dir: str | Path,
+        *,
+        index: str = "exact",
+        engine: Engine | None = None,
+        template_key: bytes | None = None,
+        **index_options: Any,
     ) -> Gallery:
-        """Open (or create) the gallery in ``data_dir``: ``faceplane.db`` plus the index's files."""
+        """Open (or create) the gallery in ``data_dir``: ``faceplane.db`` plus the index's files.
+
+        Args:
+            template_key: 32 bytes (:func:`~faceplane.gallery.crypto.parse_template_key`): embeddings and
+                thumbnails in ``faceplane.db`` are encrypted with it (see :class:`SqliteStore`). Not covered:
+                the vectors in RAM, the files a FAISS index saves (``index.faiss/``) and Milvus's storage.
+
+        Raises:
+            InvalidArgumentError: an encrypted gallery opened without its key or with another one.
+        """
         root = Path(data_dir)
         root.mkdir(parents=True, exist_ok=True)
         if index == "faiss":
             index_options.setdefault("path", root / "index.faiss")
         if index == "milvus":
             index_options.setdefault("uri", str(root / "milvus.db"))
+        if template_key is not None and index != "exact":
+            logger.warning("template_key encrypts faceplane.db only: the %s index stores its vectors in clear", index)
         return cls(
-            store=SqliteStore(root / "faceplane.db"),
+            store=SqliteStore(root / "faceplane.db", key=template_key),
             index=make_index(index, **index_options),
             engine=engine,
             state_dir=root,
@@ -252,6 +278,29 @@ class Gallery:
         self.index.remove(np.asarray([template_id], np.int64))
         self._after_index_change()
 
+    def remove_unknown(self, face_ids: Sequence[int]) -> int:
+        """Delete unknown faces (with their thumbnails and cluster membership); returns how many."""
+        self.store.delete_unknown(face_ids)
+        return len(face_ids)
+
+    def find_face(self, embedding: npt.ArrayLike, *, threshold: float | None = None) -> FaceSightings:
+        """Every stored trace of one face: templates of any person and unknown faces within ``threshold``.
+
+        An exact scan of the store, not the index (an erasure must not depend on an approximate
+        search). ``threshold`` defaults to the calibrated FAR 1e-3 distance.
+        """
+        probe = np.asarray(embedding, np.float32).reshape(-1)
+        if probe.shape != (128,):
+            raise InvalidArgumentError(f"find_face needs one (128,) embedding, got {np.shape(embedding)}")
+        limit = threshold if threshold is not None else load_calibration().threshold(1e-3)
+        templates: list[int] = []
+        for ids, emb in self.store.iter_embeddings():
+            templates.extend(int(i) for i in ids[np.linalg.norm(emb - probe, axis=1) <= limit])
+        rows, unknown_emb = self.store.unknown_faces()
+        near = np.linalg.norm(unknown_emb - probe, axis=1) <= limit if len(rows) else np.zeros(0, bool)
+        people = sorted({owner[0] for owner in self.store.owners(templates).values()})
+        return FaceSightings(templates, people, [int(r["id"]) for r, hit in zip(rows, near, strict=True) if hit])
+
     # -- enrollment ----------------------------------------------------------------------------------
 
     def enroll(
@@ -264,6 +313,7 @@ class Gallery:
         external_id: str | None = None,
         metadata: dict[str, Any] | None = None,
         consent: Consent | None = None,
+        expires_at: float | None = None,
         gate: QualityGate | None = None,
         on_duplicate: Literal["warn", "refuse"] = "warn",
     ) -> EnrollReport:
@@ -298,7 +348,8 @@ class Gallery:
             return EnrollReport(person=person, rejected=rejected, duplicates=duplicates)
         if person is None:
             person = self.store.add_person(
-                collection, name or "", external_id=external_id, metadata=metadata, consent=consent
+                collection, name or "", external_id=external_id, metadata=metadata, consent=consent,
+                expires_at=expires_at,
             )
         ids = self.store.add_templates(person.id, embeddings, qualities, hashes, thumbs)
         self.index.add(np.asarray(ids, np.int64), embeddings)
@@ -318,6 +369,7 @@ class Gallery:
         metadata: dict[str, Any] | None = None,
         consent: Consent | None = None,
         qualities: Sequence[float] | None = None,
+        expires_at: float | None = None,
     ) -> EnrollReport:
         """Enroll precomputed (N, 128) embeddings (e.g. from ``faceplane embed``) for one person.
 
@@ -330,7 +382,7 @@ class Gallery:
             if not (name and name.strip()):
                 raise InvalidArgumentError("enrolling a new person needs a name")
             person = self.store.add_person(
-                collection, name, external_id=external_id, metadata=metadata, consent=consent
+                collection, name, external_id=external_id, metadata=metadata, consent=consent, expires_at=expires_at
             )
         q = list(qualities) if qualities is not None else [float("nan")] * len(emb)
         ids = self.store.add_templates(person.id, emb, q, [None] * len(emb))
@@ -607,18 +659,26 @@ class Gallery:
 
     # -- export / import ---------------------------------------------------------------------------------
 
-    def export_collection(self, collection: str, out: TextIO) -> int:
-        """Write a collection as JSON Lines (a header, then one person a line); returns people written."""
+    def export_collection(self, collection: str, out: TextIO, *, passphrase: str | None = None) -> int:
+        """Write a collection as JSON Lines (a header, then one person a line); returns people written.
+
+        With a ``passphrase`` the export is sealed: encrypted and authenticated (see
+        :mod:`faceplane.gallery.transfer`).
+        """
         from .transfer import export_collection
 
-        return export_collection(self, collection, out)
+        return export_collection(self, collection, out, passphrase=passphrase)
 
-    def import_collection(self, collection: str, lines: Iterable[str]) -> int:
+    def import_collection(self, collection: str, lines: Iterable[str], *, passphrase: str | None = None) -> int:
         """Read an export into ``collection`` (created if missing); returns people imported.
 
+        A sealed export needs its ``passphrase`` and is checked whole before anything is imported.
+
         Raises:
-            InvalidArgumentError: not a faceplane export, or a malformed line (nothing after it is read).
+            InvalidArgumentError: not a faceplane export, or a malformed line (nothing after it is read); a
+                sealed export without a passphrase, with a wrong one, or modified; a plain export given a
+                passphrase (it proves nothing about the file's origin).
         """
         from .transfer import import_collection
 
-        return import_collection(self, collection, lines)
+        return import_collection(self, collection, lines, passphrase=passphrase)

@@ -26,11 +26,13 @@ class Consent:
         basis: the legal basis, e.g. "consent", "contract", "legitimate_interest".
         source: where the record came from, e.g. "kiosk signup form v3".
         date: ISO-8601 date the consent or basis was recorded.
+        purpose: why the person is enrolled; required for watchlist entries (e.g. "banned after theft, case 4411").
     """
 
     basis: str
     source: str = ""
     date: str = ""
+    purpose: str = ""
 
 
 @dataclass(frozen=True)

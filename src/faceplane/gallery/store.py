@@ -6,11 +6,19 @@ generation is known to be stale and is rebuilt (see :class:`~faceplane.gallery.g
 SQLite runs in WAL mode with foreign keys on: deleting a collection or a person deletes their
 templates in the same transaction, and a process killed mid-write leaves either the whole change
 or none of it.
+
+Template protection: opened with a ``key``, the store encrypts every embedding and thumbnail of
+templates and unknown faces (AES-256-GCM, the row bound as associated data; see
+:mod:`faceplane.gallery.crypto`) and keeps a key-check value in ``meta``. An encrypted store
+opened without its key, or with another key, refuses to open. A clear store opened with a key is
+encrypted in place, once, in one transaction (then VACUUMed, so no plaintext stays in free
+pages); there is no way back short of an export and an import into a clear gallery.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -24,10 +32,14 @@ import numpy.typing as npt
 
 from ..errors import InvalidArgumentError, NotFoundError
 from ..types import EMBEDDING_DIM
+from .crypto import TemplateCipher
 from .records import Collection, Consent, Person, Template
 
 __all__ = ["SqliteStore"]
 
+logger = logging.getLogger(__name__)
+
+_KEY_CHECK = "template_key_check"  # meta key: present iff embeddings and thumbnails are encrypted
 _SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -96,11 +108,32 @@ def _embeddings(blobs: Iterable[bytes]) -> npt.NDArray[np.float32]:
     return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(-1, EMBEDDING_DIM).astype(np.float32)
 
 
+def _seal(cipher: TemplateCipher | None, column: str, row_id: int, value: bytes | None) -> bytes | None:
+    """``value`` encrypted for the cell ``column`` ("table/column") of row ``row_id``; as is without a key."""
+    if cipher is None or value is None:
+        return value
+    return cipher.seal(bytes(value), f"faceplane/{column}/{int(row_id)}".encode())
+
+
+def _reveal(cipher: TemplateCipher | None, column: str, row_id: int, value: bytes) -> bytes:
+    """The plaintext of a cell written by :func:`_seal` (InvalidArgumentError if it was moved or altered)."""
+    if cipher is None:
+        return bytes(value)
+    return cipher.reveal(value, f"faceplane/{column}/{int(row_id)}".encode())
+
+
+def _wrong_key(path: str) -> str:
+    return f"{path}: wrong template key: this gallery's templates were encrypted with another key"
+
+
 def _person(row: sqlite3.Row) -> Person:
     consent = None
-    if row["consent_basis"]:
+    if row["consent_basis"] or row["purpose"]:
         consent = Consent(
-            basis=row["consent_basis"], source=row["consent_source"] or "", date=row["consent_date"] or ""
+            basis=row["consent_basis"] or "",
+            source=row["consent_source"] or "",
+            date=row["consent_date"] or "",
+            purpose=row["purpose"] or "",
         )
     return Person(
         id=row["id"],
@@ -120,6 +153,11 @@ class SqliteStore:
 
     Args:
         path: the database file (created with its folder), or ``":memory:"``.
+        key: 32 bytes: encrypt embeddings and thumbnails at rest (a clear store with data is
+            encrypted now, once). None: a clear store; an encrypted one refuses to open.
+
+    Raises:
+        InvalidArgumentError: another schema version; an encrypted store and no key or the wrong key.
 
     Example:
         >>> store = SqliteStore(":memory:")
@@ -128,7 +166,7 @@ class SqliteStore:
         'Ada'
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, key: bytes | None = None) -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -136,29 +174,39 @@ class SqliteStore:
         self._db.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         self._db.execute("PRAGMA foreign_keys = ON")
+        self._db.execute("PRAGMA secure_delete = ON")  # erased rows are overwritten, not left in free pages
         if self.path != ":memory:":
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
-        with self._tx() as db:
+        with self._tx(bump=False) as db:  # opening changes no data: a saved index stays current
             # statement by statement: executescript() would commit in the middle of our transaction
             for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
                 db.execute(statement)
             db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(_SCHEMA_VERSION),))
             db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+            if "purpose" not in {r["name"] for r in db.execute("PRAGMA table_info(people)")}:
+                db.execute("ALTER TABLE people ADD COLUMN purpose TEXT")  # galleries made before watchlist reasons
         found = int(self._meta("schema_version"))
         if found != _SCHEMA_VERSION:
             raise InvalidArgumentError(f"{self.path}: schema version {found}, this faceplane reads {_SCHEMA_VERSION}")
+        self._cipher: TemplateCipher | None = None
+        try:
+            self._cipher = self._unlock(key)
+        except BaseException:
+            self._db.close()
+            raise
 
     # -- plumbing ----------------------------------------------------------------------------------
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; bumps the generation counter when it commits."""
+    def _tx(self, *, bump: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction; bumps the generation counter when it commits (unless ``bump`` is False)."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
-                self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+                if bump:
+                    self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -181,6 +229,76 @@ class SqliteStore:
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._db.execute(sql, tuple(args)).fetchall()
+
+    # -- template protection -----------------------------------------------------------------------
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether embeddings and thumbnails are encrypted at rest (the store was opened with its key)."""
+        return self._cipher is not None
+
+    def _unlock(self, key: bytes | None) -> TemplateCipher | None:
+        """Check ``key`` against the key-check value in ``meta``; a clear store given a key is encrypted."""
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (_KEY_CHECK,))
+        if key is None:
+            if rows:
+                raise InvalidArgumentError(
+                    f"{self.path}: the face templates are encrypted; open it with its template key "
+                    "(setting template_key, FACEPLANE_TEMPLATE_KEY)"
+                )
+            return None
+        cipher = TemplateCipher(key)
+        if not rows:
+            self._encrypt_existing(cipher)
+        elif not cipher.matches(str(rows[0][0])):
+            raise InvalidArgumentError(_wrong_key(self.path))
+        return cipher
+
+    def _encrypt_existing(self, cipher: TemplateCipher) -> None:
+        """Encrypt a clear store's embeddings and thumbnails in one transaction, then drop the plaintext pages."""
+        rows_done = 0
+        with self._tx() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (_KEY_CHECK,)).fetchone()
+            if row is not None:  # another process encrypted it since we looked
+                if not cipher.matches(str(row[0])):
+                    raise InvalidArgumentError(_wrong_key(self.path))
+                return
+            for table in ("templates", "unknown_faces"):
+                last = 0
+                sql = f"SELECT id, embedding, thumbnail FROM {table} WHERE id > ? ORDER BY id LIMIT 1000"
+                while batch := db.execute(sql, (last,)).fetchall():
+                    db.executemany(
+                        f"UPDATE {table} SET embedding = ?, thumbnail = ? WHERE id = ?",
+                        [
+                            (
+                                _seal(cipher, f"{table}/embedding", r[0], r[1]),
+                                _seal(cipher, f"{table}/thumbnail", r[0], r[2]),
+                                r[0],
+                            )
+                            for r in batch
+                        ],
+                    )
+                    last, rows_done = int(batch[-1][0]), rows_done + len(batch)
+            db.execute("INSERT INTO meta VALUES (?, ?)", (_KEY_CHECK, cipher.check_value()))
+        if not rows_done:
+            logger.info("%s: templates will be encrypted at rest with the template key", self.path)
+            return
+        logger.warning("%s: encrypted embeddings and thumbnails of %d rows with the template key", self.path, rows_done)
+        if self.path != ":memory:":
+            self._drop_free_pages()
+
+    def _drop_free_pages(self) -> None:
+        """VACUUM and empty the WAL, so the plaintext just overwritten stays in no free page or log frame."""
+        with self._lock:
+            try:
+                self._db.execute("VACUUM")
+                busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            except sqlite3.OperationalError as exc:
+                busy, reason = 1, str(exc)
+            else:
+                reason = "another connection is reading"
+        if busy:
+            logger.warning("%s: could not VACUUM (%s); plaintext may remain in free pages", self.path, reason)
 
     # -- collections -------------------------------------------------------------------------------
 
@@ -273,15 +391,17 @@ class SqliteStore:
             with self._tx() as db:
                 cur = db.execute(
                     "INSERT INTO people (collection_id, display_name, external_id, metadata, consent_basis, "
-                    "consent_source, consent_date, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "consent_source, consent_date, purpose, expires_at, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         collection_id,
                         display_name.strip(),
                         external_id,
                         meta_json,
-                        consent.basis if consent else None,
+                        (consent.basis or None) if consent else None,
                         consent.source if consent else None,
                         consent.date if consent else None,
+                        (consent.purpose or None) if consent else None,
                         expires_at,
                         time.time(),
                     ),
@@ -352,13 +472,24 @@ class SqliteStore:
         with self._tx() as db:
             if db.execute("SELECT 1 FROM people WHERE id = ?", (int(person_id),)).fetchone() is None:
                 raise NotFoundError(f"no person with id {person_id}")
+            # ids chosen here (max + 1, as SQLite would) so each encrypted cell is bound to its row id
+            tid = int(db.execute("SELECT COALESCE(MAX(id), 0) FROM templates").fetchone()[0])
             for vec, q, sha, thumb in zip(emb, qualities, image_sha256, thumbs, strict=True):
-                cur = db.execute(
-                    "INSERT INTO templates (person_id, embedding, quality, image_sha256, thumbnail, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (int(person_id), vec.astype("<f4").tobytes(), None if q != q else float(q), sha, thumb, now),
+                tid += 1
+                db.execute(
+                    "INSERT INTO templates (id, person_id, embedding, quality, image_sha256, thumbnail, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        tid,
+                        int(person_id),
+                        _seal(self._cipher, "templates/embedding", tid, vec.astype("<f4").tobytes()),
+                        None if q != q else float(q),
+                        sha,
+                        _seal(self._cipher, "templates/thumbnail", tid, thumb),
+                        now,
+                    ),
                 )
-                ids.append(int(cur.lastrowid or 0))
+                ids.append(tid)
         return ids
 
     def delete_templates(self, template_ids: Sequence[int]) -> list[int]:
@@ -383,7 +514,8 @@ class SqliteStore:
         rows = self._query("SELECT thumbnail FROM templates WHERE id = ?", (int(template_id),))
         if not rows:
             raise NotFoundError(f"no template with id {template_id}")
-        return bytes(rows[0][0]) if rows[0][0] is not None else None
+        thumb = rows[0][0]
+        return _reveal(self._cipher, "templates/thumbnail", template_id, thumb) if thumb is not None else None
 
     def templates_of(self, person_id: int) -> list[Template]:
         rows = self._query(
@@ -402,7 +534,7 @@ class SqliteStore:
             if not rows:
                 return
             ids = np.array([r[0] for r in rows], np.int64)
-            emb = _embeddings(r[1] for r in rows)
+            emb = _embeddings(_reveal(self._cipher, "templates/embedding", r[0], r[1]) for r in rows)
             yield ids, emb.astype(np.float32)
             last = int(ids[-1])
 
@@ -428,7 +560,7 @@ class SqliteStore:
             (int(person_id),),
         )
         templates = [_template(r) for r in rows]
-        emb = _embeddings(r["embedding"] for r in rows)
+        emb = _embeddings(_reveal(self._cipher, "templates/embedding", r["id"], r["embedding"]) for r in rows)
         return templates, emb.astype(np.float32)
 
     # -- unknown faces (for clustering) ----------------------------------------------------------------
@@ -441,12 +573,20 @@ class SqliteStore:
         ids: list[int] = []
         now = time.time()
         with self._tx() as db:
+            fid = int(db.execute("SELECT COALESCE(MAX(id), 0) FROM unknown_faces").fetchone()[0])  # see add_templates
             for vec, src, thumb in zip(emb, sources, thumbnails, strict=True):
-                cur = db.execute(
-                    "INSERT INTO unknown_faces (embedding, source, seen_at, thumbnail) VALUES (?, ?, ?, ?)",
-                    (vec.astype("<f4").tobytes(), src, now, thumb),
+                fid += 1
+                db.execute(
+                    "INSERT INTO unknown_faces (id, embedding, source, seen_at, thumbnail) VALUES (?, ?, ?, ?, ?)",
+                    (
+                        fid,
+                        _seal(self._cipher, "unknown_faces/embedding", fid, vec.astype("<f4").tobytes()),
+                        src,
+                        now,
+                        _seal(self._cipher, "unknown_faces/thumbnail", fid, thumb),
+                    ),
                 )
-                ids.append(int(cur.lastrowid or 0))
+                ids.append(fid)
         return ids
 
     def unknown_faces(self, *, cluster_id: int | None = None) -> tuple[list[sqlite3.Row], npt.NDArray[np.float32]]:
@@ -456,7 +596,7 @@ class SqliteStore:
             sql + " WHERE cluster_id = ? ORDER BY id" if cluster_id is not None else sql + " ORDER BY id",
             (cluster_id,) if cluster_id is not None else (),
         )
-        emb = _embeddings(r["embedding"] for r in rows)
+        emb = _embeddings(_reveal(self._cipher, "unknown_faces/embedding", r["id"], r["embedding"]) for r in rows)
         return rows, emb.astype(np.float32)
 
     def set_clusters(self, face_ids: Sequence[int], cluster_ids: Sequence[int | None]) -> None:
@@ -475,3 +615,31 @@ class SqliteStore:
 
     def integrity_ok(self) -> bool:
         return self._query("PRAGMA integrity_check")[0][0] == "ok"
+
+    # -- retention and erasure --------------------------------------------------------------------------
+
+    def unknown_seen_before(
+        self, cutoff_s: float, *, sources: Sequence[str] | None = None, except_sources: Sequence[str] = ()
+    ) -> list[int]:
+        """Ids of unknown faces seen before ``cutoff_s`` (Unix s): only from ``sources`` if given, never from
+        ``except_sources``."""
+        sql = "SELECT id FROM unknown_faces WHERE seen_at < ?"
+        args: list[object] = [cutoff_s]
+        for values, op in ((sources, "IN"), (except_sources, "NOT IN")):
+            if values is None or (op == "NOT IN" and not values):
+                continue
+            if not values:
+                return []
+            sql += f" AND source {op} ({', '.join('?' * len(values))})"
+            args.extend(values)
+        return [int(r[0]) for r in self._query(sql, args)]
+
+    def expired_people(self, now_s: float) -> list[int]:
+        """Ids of people whose ``expires_at`` has passed."""
+        rows = self._query("SELECT id FROM people WHERE expires_at IS NOT NULL AND expires_at <= ?", (now_s,))
+        return [int(r[0]) for r in rows]
+
+    def next_expiry(self) -> float | None:
+        """The earliest ``expires_at`` of anyone (Unix s), or None."""
+        value = self._query("SELECT MIN(expires_at) FROM people")[0][0]
+        return None if value is None else float(value)

@@ -36,6 +36,7 @@ import numpy.typing as npt
 from ..errors import InvalidArgumentError, NotFoundError
 from ..images import encode_jpeg
 from ..pipeline import Engine
+from ..redact import blur_faces
 from .challenge import Cues, LivenessSession, measure_cues
 from .passive import PASSIVE_THRESHOLD, PassiveClip, PassiveResult
 
@@ -122,6 +123,7 @@ class LivenessChecker:
         passive_threshold: the passive score a session needs (documented in :mod:`.passive`).
         ttl_s: how long a session lives on the server's clock, decided or not.
         max_sessions: open sessions at most (the oldest expired ones are dropped first).
+        redact: blur every face but the subject's in the evidence frames (bystanders are not kept).
         clock: the server's clock (tests inject one).
     """
 
@@ -132,6 +134,7 @@ class LivenessChecker:
         passive_threshold: float = PASSIVE_THRESHOLD,
         ttl_s: float = 120.0,
         max_sessions: int = 1000,
+        redact: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if engine.landmark_points != 68:
@@ -140,6 +143,7 @@ class LivenessChecker:
         self.passive_threshold = passive_threshold
         self.ttl_s = ttl_s
         self.max_sessions = max_sessions
+        self.redact = redact
         self.clock = clock
         self._sessions: dict[str, _Session] = {}
         self._lock = threading.Lock()
@@ -273,6 +277,11 @@ class LivenessChecker:
         session.last_t = t_s
         session.frames += 1
         faces, chips, _ = self.engine.detect_detailed(image)
+        if self.redact and len(faces) > 1:  # evidence keeps the subject (the largest face), not bystanders
+            keep = np.arange(len(faces)) == 0
+            evidence_image = blur_faces(image, faces.xyxy, keep=keep)
+        else:
+            evidence_image = image
         if len(faces) > 1 and _area(faces.xyxy[1]) > 0.5 * _area(faces.xyxy[0]):
             faces = faces[:0]  # two similar faces: whose liveness would this be? wait for one
         cues: Cues | None = None
@@ -285,7 +294,7 @@ class LivenessChecker:
                 embedding = self.engine.embed_chips(chips[:1])[0]
         before = list(session.active.result().completed)
         session.active.feed(t_s, cues, nonce=nonce, embedding=embedding)
-        self._keep_evidence(session, image, t_s, cues, embedding, before)
+        self._keep_evidence(session, evidence_image, t_s, cues, embedding, before)
         if session.active.decided and session.faces:
             session.passive_final = session.passive.result()
 

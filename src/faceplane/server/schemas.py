@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from ..config import CameraConfig
 from ..events import Event
 from ..gallery.records import Candidate, Collection, EnrollReport, Identification, Person
+from ..governance import ErasureReport
 from ..liveness.challenge import LOOK_AT_CAMERA, PROMPTS
 from ..liveness.sessions import LivenessStatus
+from ..retention import RetentionReport
 from ..services import CameraView, LiveDecision
 from ..types import Faces, Match
 
@@ -137,18 +139,51 @@ class PersonOut(BaseModel):
     name: str
     external_id: str | None
     templates: int
-    consent_basis: str | None
+    consent_basis: str | None = Field(description="legal basis of holding the data")
+    consent_source: str | None
+    purpose: str | None = Field(description="why the person is enrolled (watchlists)")
+    expires_at: float | None = Field(description="Unix s when the entry is deleted (null: never)")
 
     @classmethod
     def of(cls, p: Person) -> PersonOut:
+        c = p.consent
         return cls(
             id=p.id,
             collection=p.collection,
             name=p.display_name,
             external_id=p.external_id,
             templates=p.templates,
-            consent_basis=p.consent.basis if p.consent else None,
+            consent_basis=(c.basis or None) if c else None,
+            consent_source=(c.source or None) if c else None,
+            purpose=(c.purpose or None) if c else None,
+            expires_at=p.expires_at,
         )
+
+
+class ErasureOut(BaseModel):
+    people: list[int] = Field(description="ids of the people erased")
+    templates: int
+    unknown_faces: int
+    events: int = Field(description="events naming them, with their snapshots")
+    evidence_frames: int
+    dry_run: bool = Field(description="true: nothing was deleted, these are what would be")
+
+    @classmethod
+    def of(cls, r: ErasureReport) -> ErasureOut:
+        return cls(**vars(r))
+
+
+class RetentionOut(BaseModel):
+    ran_at: float
+    events: int
+    unknown_faces: int
+    expired_people: int
+    evidence_sessions: int
+    orphan_files: int
+
+    @classmethod
+    def of(cls, r: RetentionReport) -> RetentionOut:
+        return cls(**vars(r))
 
 
 class TemplateOut(BaseModel):

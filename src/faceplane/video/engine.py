@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
@@ -34,8 +34,10 @@ from ..errors import InvalidArgumentError, NotFoundError
 from ..events import Event, EventBus
 from ..gallery.gallery import Gallery
 from ..gallery.records import Candidate, Identification
+from ..geometry import box_iou
 from ..images import encode_jpeg
 from ..pipeline import Engine
+from ..redact import blur_faces
 from ..types import Frame
 from .analyzer import Analyzer, FrameAnalysis, LocalAnalyzer
 from .annotate import Label, VideoWriter, draw
@@ -51,6 +53,9 @@ log = logging.getLogger(__name__)
 #: A person track counts as a person once seen in this many analysed frames (shorter ones are
 #: mostly fragments of a track the HOG people detector lost for a moment; bench/counting.py).
 PEOPLE_MIN_FRAMES = 5
+#: Annotated video (redacted) keeps obscuring a bystander's face where it was for this many analysed
+#: frames after the detector lost it (HOG flickers on a turning face: Hamilton clip, 7.6-7.8 s).
+REDACT_HOLD_FRAMES = 2
 
 
 @dataclass
@@ -118,6 +123,8 @@ class _Shot:
     quality: float
     box: tuple[float, float, float, float]
     frame: Frame
+    faces: npt.NDArray[np.float32]  # (N, 4) xyxy pixels: every face detected in ``frame`` (for redaction)
+    face_tracks: npt.NDArray[np.int64]  # (N,) their face track ids, 0 for a detection not (yet) tracked
     final: bool = False  # the last chance of a track that ended unembedded: end it after the search
 
 
@@ -166,6 +173,8 @@ class _Camera:
         self.writer = VideoWriter(annotate_to, fps=source.fps or 25.0) if annotate_to else None
         self.summary = CameraSummary(self.name)
         self.labels: list[Label] = []
+        self.frame_faces = (np.zeros((0, 4), np.float32), np.zeros(0, np.int64))  # as _Shot.faces/face_tracks
+        self.held_faces: deque[npt.NDArray[np.float32]] = deque(maxlen=REDACT_HOLD_FRAMES)  # (K, 4) hidden boxes
         self.episodes: dict[int, _Episode] = {}  # person id -> open watchlist alert
         self.live_scene: Callable[[], npt.NDArray[np.uint8]] | None = None  # draws the latest analysed frame
         self.closed = False
@@ -186,7 +195,16 @@ class VideoEngine:
         alert_gap_s: a watchlist person unseen on a camera for this long ends their alert
             (``watchlist.end``); seen again sooner, the same alert goes on (tracks often break when a
             face turns away or frames are dropped, and operators want one alert per visit).
-        live_view: keep each camera's latest annotated frame as JPEG (:meth:`live_frame`).
+        live_view: keep each camera's latest annotated frame as JPEG (:meth:`live_frame`). The live view
+            is not stored and is never redacted: it is what a guard at a monitor would see.
+        redact_snapshots: event snapshots (``watchlist.start`` / ``watchlist.update``, the only events
+            that carry one) obscure every face detected in that frame, or found by a second look at the
+            snapshot with the CNN detector, except the tracks currently identified as a watchlist person
+            (:func:`~faceplane.redact.blur_faces`). ``face.unknown``, ``visitor.new``, line and zone
+            events carry no snapshot at all: the unknown face is a bystander, and a count needs no picture.
+        redact_video: annotated video obscures the same faces in every frame (also where a face was
+            detected in the last ``REDACT_HOLD_FRAMES`` analysed frames and is not found now), then draws.
+            A face the detector never finds (HOG: turned heads) cannot be obscured.
     """
 
     def __init__(
@@ -200,6 +218,8 @@ class VideoEngine:
         policy: ShotPolicy | None = None,
         alert_gap_s: float = 10.0,
         live_view: bool = False,
+        redact_snapshots: bool = True,
+        redact_video: bool = True,
     ) -> None:
         if not alert_gap_s >= 0:
             raise InvalidArgumentError(f"alert_gap_s must be >= 0, got {alert_gap_s!r}")
@@ -215,6 +235,9 @@ class VideoEngine:
         self.policy = policy or ShotPolicy()
         self.alert_gap_s = alert_gap_s
         self.live_view = live_view
+        self.redact_snapshots = redact_snapshots
+        self.redact_video = redact_video
+        self._snapshot_detector: Engine | None = None  # made on the first redacted snapshot
         self.visitors = VisitorBook()
         self.keep_unknown = gallery is not None
         self.cameras: list[_Camera] = []
@@ -377,6 +400,9 @@ class VideoEngine:
         faces = analysis.faces
         cam.summary.faces += len(faces)
         tracks = cam.faces.update(faces.xyxy, faces.score)
+        face_tracks = np.zeros(len(faces), np.int64)
+        face_tracks[tracks.det_index] = tracks.track_id
+        cam.frame_faces = (faces.xyxy, face_tracks)
         shots: list[_Shot] = []
         cam.labels = []
         rule_ids: list[int] = []
@@ -392,7 +418,7 @@ class VideoEngine:
             if mem.alert is not None and mem.alert.person_id in cam.episodes:
                 cam.episodes[mem.alert.person_id].last_t = frame.t_s
             quality = float(faces.quality[det])
-            shot = _Shot(cam, tid, analysis.chips[det], quality, mem.box, frame)
+            shot = _Shot(cam, tid, analysis.chips[det], quality, mem.box, frame, faces.xyxy, face_tracks)
             if cam.identities.observe(tid, quality=quality):
                 shots.append(shot)
             elif not mem.shots and (mem.spare is None or quality > mem.spare.quality):
@@ -512,7 +538,45 @@ class VideoEngine:
             box=box,
             dwell_s=dwell_s,
         )
-        return self._emit(cam, event, _snapshot(shot.frame.image, shot.box) if shot is not None else None)
+        return self._emit(cam, event, self._stored_snapshot(cam, shot) if shot is not None else None)
+
+    def _stored_snapshot(self, cam: _Camera, shot: _Shot) -> bytes:
+        """The JPEG kept with a watchlist event: the shot's face, every other non-watchlist face obscured.
+
+        The crop gets a second look with the MMOD CNN detector (~0.1 s, a few times per visit): the
+        video's detector (HOG) misses turned or partly hidden faces in many frames, and a stored picture
+        must not keep them. A face found only by that look is obscured unless it is a kept face (IoU > 0.3).
+        """
+        crop, origin = _snapshot_crop(shot.frame.image, shot.box)
+        if not self.redact_snapshots:
+            return encode_jpeg(crop, 88)
+        if self._snapshot_detector is None:
+            self._snapshot_detector = Engine(detector="cnn", detect_width=0)
+        keep = self._watched(cam, shot.face_tracks) | (shot.face_tracks == shot.track_id)
+        boxes = shot.faces - np.tile(origin, 2)
+        found = self._snapshot_detector.detect(crop).xyxy
+        if len(found) and keep.any():
+            found = found[box_iou(found, boxes[keep]).max(axis=1) <= 0.3]
+        boxes, keep = np.concatenate([boxes, found]), np.concatenate([keep, np.zeros(len(found), bool)])
+        return encode_jpeg(blur_faces(crop, boxes, keep=keep), 88)
+
+    def _watched(self, cam: _Camera, track_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """(N,) bool: which face tracks are currently identified as a watchlist person."""
+        alerts = [cam.memory[t].alert if t in cam.memory else None for t in track_ids.tolist()]
+        return np.array([a is not None for a in alerts], bool)
+
+    def _video_frame(self, cam: _Camera, frame: Frame) -> npt.NDArray[np.uint8]:
+        """The frame to annotate for the video file: redacted unless ``redact_video`` is off."""
+        if not self.redact_video:
+            return frame.image
+        boxes, track_ids = cam.frame_faces
+        keep = self._watched(cam, track_ids)
+        held = np.concatenate([np.zeros((0, 4), np.float32), *cam.held_faces])
+        if len(held) and len(boxes):  # a face detected now is obscured (or kept) at its current place
+            held = held[box_iou(held, boxes).max(axis=1) == 0]
+        cam.held_faces.append(boxes[~keep])
+        all_boxes = np.concatenate([boxes, held])
+        return blur_faces(frame.image, all_boxes, keep=np.concatenate([keep, np.zeros(len(held), bool)]))
 
     def _emit(self, cam: _Camera, event: Event, snapshot: bytes | None = None) -> Event:
         """Count an event in the camera's summary and publish it."""
@@ -580,11 +644,11 @@ class VideoEngine:
         if cam.people is not None:
             header += f"  people={cam.summary.people_tracks}"
         counts = {line: dict(c) for line, c in rules.counts.items()}  # a copy: the live view draws later
-        scene = partial(draw, frame.image, list(cam.labels), lines=rules.lines, zones=rules.zones, counts=counts)
+        scene = partial(draw, labels=list(cam.labels), lines=rules.lines, zones=rules.zones, counts=counts)
         if cam.writer is not None:
-            cam.writer.write(scene(header=header))
+            cam.writer.write(scene(self._video_frame(cam, frame), header=header))
         if self.live_view:  # drawn and encoded only when someone asks (live_frame), not for every frame
-            cam.live_scene = partial(scene, header=header)
+            cam.live_scene = partial(scene, frame.image, header=header)
 
     def _close_camera(self, cam: _Camera) -> None:
         if cam.closed:
@@ -606,11 +670,12 @@ class VideoEngine:
         cam.summary.status = cam.source.status
 
 
-def _snapshot(image: npt.NDArray[np.uint8], box: tuple[float, float, float, float], margin: float = 0.8) -> bytes:
-    """JPEG of the face with ``margin`` x its size around it (context for an operator)."""
-
+def _snapshot_crop(
+    image: npt.NDArray[np.uint8], box: tuple[float, float, float, float], margin: float = 0.8
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
+    """The face with ``margin`` x its size around it (context for an operator), and its (2,) x, y origin."""
     h, w = image.shape[:2]
     x1, y1, x2, y2 = box
     mx, my = (x2 - x1) * margin, (y2 - y1) * margin
-    crop = image[max(0, int(y1 - my)) : min(h, int(y2 + my)), max(0, int(x1 - mx)) : min(w, int(x2 + mx))]
-    return encode_jpeg(crop, 88)
+    left, top = max(0, int(x1 - mx)), max(0, int(y1 - my))
+    return image[top : min(h, int(y2 + my)), left : min(w, int(x2 + mx))], np.array([left, top], np.float32)

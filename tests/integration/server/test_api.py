@@ -258,6 +258,7 @@ ROUTES = [
     ),
     Route("DELETE", "/users/x", "admin", _user),
     Route("GET", "/audit", "admin"),
+    Route("GET", "/report.html", "admin"),
     Route("POST", "/liveness/sessions", "operator", lambda c: Call("/liveness/sessions", {"json": {}})),
     Route("GET", "/liveness/sessions/x", "operator", lambda c: Call(f"/liveness/sessions/{_session(c)[0]}")),
     Route("POST", "/liveness/sessions/x/frames", "operator", _frame),
@@ -275,6 +276,13 @@ ROUTES = [
         lambda c: Call("/identify-live", {"json": {"session_id": _decided_session(c)}}),
     ),
     Route("GET", "/liveness/evidence/x/y.jpg", "admin", _evidence),
+    Route(
+        "POST",
+        "/erasure/by-photo",
+        "admin",
+        lambda c: Call("/erasure/by-photo?dry_run=true", {"files": _photo(c)}),
+    ),
+    Route("POST", "/retention/run", "admin"),
 ]
 PUBLIC = [("GET", "/health"), ("POST", "/auth/login"), ("POST", "/auth/logout"), ("GET", "/openapi.json")]
 BELOW = [(route, role) for route in ROUTES for role in ROLES[: ROLES.index(route.role)]]
@@ -392,11 +400,16 @@ def lin(client, operator, examples) -> dict[str, Any]:
     response = client.post(
         f"{API}/collections/vip/people",
         files=upload(examples / "lin-manuel-miranda.png", "images", "image/png"),
-        data={"display_name": "Lin-Manuel Miranda"},
+        # purpose and expiry: "vip" becomes a watchlist later, and watchlist entries need both
+        data={"display_name": "Lin-Manuel Miranda", "purpose": "alert test", "expires_at": _in_days(30)},
         headers=operator,
     )
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def _in_days(days: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + days * 86400))
 
 
 def test_enroll_by_upload(client, viewer, lin):
@@ -491,7 +504,8 @@ def test_delete_person_and_collection(client, operator, admin, examples):
         headers=operator,
     ).json()
     person_id = enrolled["person"]["id"]
-    assert client.delete(f"{API}/people/{person_id}", headers=operator).status_code == 204
+    erased = client.delete(f"{API}/people/{person_id}", headers=operator)
+    assert erased.status_code == 200 and erased.json()["people"] == [person_id] and erased.json()["templates"] == 1
     assert_problem(client.get(f"{API}/people/{person_id}", headers=operator), 404, "NotFoundError")
     assert_problem(client.delete(f"{API}/people/{person_id}", headers=operator), 404)
     assert client.delete(f"{API}/collections/temp", headers=admin).status_code == 204
@@ -759,13 +773,13 @@ def test_audit_lists_who_did_what_from_where(client, services, admin, viewer, ex
         headers=who,
     )
     person_id = enrolled.json()["person"]["id"]
-    assert client.delete(f"{API}/people/{person_id}", headers=who).status_code == 204
+    assert client.delete(f"{API}/people/{person_id}", headers=who).status_code == 200
 
     response = client.get(f"{API}/audit", params={"actor": "auditee"}, headers=admin)
     assert response.status_code == 200, response.text
     entries = response.json()
     assert [e["action"] for e in entries] == [  # newest first
-        "person.delete",
+        "person.erase",
         "person.enroll",
         "collection.create",
         "verify",
@@ -773,7 +787,9 @@ def test_audit_lists_who_did_what_from_where(client, services, admin, viewer, ex
     ]
     assert all(e["actor"] == "auditee" and e["role"] == "operator" and e["ip"] == "testclient" for e in entries)
     by_action = {e["action"]: e for e in entries}
-    assert by_action["person.delete"]["target"] == str(person_id)
+    assert by_action["person.erase"]["target"] == str(person_id)
+    assert json.loads(by_action["person.erase"]["detail"])["templates"] == 1
+    assert "Obama" not in by_action["person.erase"]["detail"]  # ids and counts, no name, no biometrics
     assert by_action["person.enroll"]["target"] == f"audited/{person_id}"
     assert json.loads(by_action["verify"]["detail"])["same"] is True
     assert json.loads(by_action["identify"]["detail"])["faces"] == 1

@@ -50,6 +50,11 @@ export const peopleView = (() => {
     const coll = collections.find((c) => c.name === selected);
     watchBadge.className = `badge ${coll?.watchlist ? "danger" : "muted"}`;
     watchBadge.textContent = coll?.watchlist ? "watchlist · alerts on" : "no alerts";
+    const purpose = $("#enroll-purpose"), expiry = $("#enroll-expiry");
+    if (purpose) {
+      purpose.required = expiry.required = watched();
+      purpose.placeholder = watched() ? "required: why watched" : "optional";
+    }
   }
 
   function renderCollections() {
@@ -120,7 +125,7 @@ export const peopleView = (() => {
         h("div.panel-head", h("h2", "People in ", h("span.accent", selected)), watchBadge),
         h("div.table-wrap", h("table.table.people-table",
           h("thead", h("tr", h("th", "ID"), h("th", "Name"), h("th", "External id"), h("th.num", "Templates"),
-            h("th", "Consent"), h("th", ""))),
+            h("th", "Consent"), h("th", "Expires"), h("th", ""))),
           table))),
       can("operator") ? enrollPanel() : null);
     loadPeople(table);
@@ -137,6 +142,7 @@ export const peopleView = (() => {
     clear(tbody, people.length ? people.map((p) => h("tr", { dataset: { person: p.id } },
       h("td.mono", `#${p.id}`), h("td", h("strong", p.name)), h("td.muted", p.external_id || "—"),
       h("td.num", String(p.templates)), h("td.muted", p.consent_basis || "—"),
+      h("td.muted", { title: p.purpose || "" }, p.expires_at ? new Date(p.expires_at * 1000).toISOString().slice(0, 10) : "—"),
       h("td.actions", can("operator")
         ? h("button.btn.icon-btn.danger-hover", { title: `Delete ${p.name}`, onclick: () => removePerson(p) }, icon("trash"))
         : null)))
@@ -153,6 +159,10 @@ export const peopleView = (() => {
   }
 
   // ---- enrollment ------------------------------------------------------------------------------
+
+  function watched() {
+    return !!collections.find((c) => c.name === selected)?.watchlist;
+  }
 
   function enrollPanel() {
     files = [];
@@ -179,6 +189,11 @@ export const peopleView = (() => {
         h("label", "Name", h("input#enroll-name", { placeholder: "display name", maxlength: 200 })),
         h("label", "Add to", h("select#enroll-person", h("option", { value: "" }, "New person"))),
         h("label", "Consent basis", h("input#enroll-consent", { placeholder: "optional, e.g. employment", maxlength: 100 })),
+        h("label", "Purpose", h("input#enroll-purpose", {
+          placeholder: watched() ? "required: why watched" : "optional", maxlength: 500, required: watched(),
+        })),
+        h("label", "Expires", h("input#enroll-expiry", { type: "date", required: watched(),
+          title: watched() ? "watchlist entries need an expiry (at most a year)" : "optional: deleted on that day" })),
         h("button.btn.primary#enroll-submit", { type: "submit", disabled: true }, icon("upload"), "Enroll")));
     return h("div.panel.enroll-panel",
       h("div.panel-head", h("h2", "Enroll into ", h("span.accent", selected))),
@@ -226,6 +241,10 @@ export const peopleView = (() => {
     if (personId) form.append("person_id", personId);
     const consent = $("#enroll-consent").value.trim();
     if (consent) form.append("consent_basis", consent);
+    const purpose = $("#enroll-purpose").value.trim();
+    if (purpose) form.append("purpose", purpose);
+    const expiry = $("#enroll-expiry").value; // yyyy-mm-dd: the end of that day, UTC
+    if (expiry) form.append("expires_at", `${expiry}T23:59:59Z`);
     const coll = selected;
     await busy($("#enroll-submit"), async () => {
       const report = await api(`/collections/${encodeURIComponent(coll)}/people`, { method: "POST", form });

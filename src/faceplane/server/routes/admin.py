@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse
 
 from ..deps import MAX_INT64, SESSION_COOKIE, Admin, ServicesDep, Viewer, client_ip
 from ..schemas import AuditOut, KeyIn, KeyOut, LoginIn, MeOut, NewKeyOut, UserIn, UserOut
@@ -102,3 +103,12 @@ def audit(
 ) -> list[AuditOut]:
     entries = services.audit.query(actor=actor, action=action, since_s=since_s, limit=limit, offset=offset)
     return [AuditOut(**e.__dict__) for e in entries]
+
+
+@router.get(
+    "/report.html",
+    response_class=HTMLResponse,
+    summary="Compliance report: what is stored, for how long, who searched (printable HTML)",
+)
+def report(who: Admin, services: ServicesDep) -> HTMLResponse:
+    return HTMLResponse(services.report(), headers={"Cache-Control": "no-store"})

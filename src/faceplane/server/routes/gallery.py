@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
@@ -9,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ...gallery.records import Consent
 from ..deps import MAX_INT64, Admin, Operator, ServicesDep, Viewer, client_ip, read_image
-from ..schemas import CollectionIn, CollectionOut, EnrollOut, PersonOut, TemplateOut, WatchlistIn
+from ..schemas import CollectionIn, CollectionOut, EnrollOut, ErasureOut, PersonOut, TemplateOut, WatchlistIn
 
 router = APIRouter(tags=["gallery"])
 
@@ -63,12 +64,25 @@ async def enroll(
     images: Annotated[list[UploadFile], File(description="one or more photos of the person")],
     display_name: Annotated[str | None, Form(max_length=200)] = None,
     person_id: Annotated[int | None, Form(ge=1, le=MAX_INT64)] = None,
-    consent_basis: Annotated[str | None, Form(max_length=100)] = None,
+    consent_basis: Annotated[str | None, Form(max_length=100, description="legal basis, e.g. consent")] = None,
+    consent_source: Annotated[str | None, Form(max_length=200, description="where it was given")] = None,
+    consent_date: Annotated[str | None, Form(max_length=40, description="ISO-8601 date")] = None,
+    purpose: Annotated[str | None, Form(max_length=500, description="why enrolled (watchlists: required)")] = None,
+    expires_at: Annotated[
+        datetime | None, Form(description="ISO-8601; the entry is deleted then (watchlists: required)")
+    ] = None,
 ) -> EnrollOut:
     data = [await read_image(img, services) for img in images]
-    consent = Consent(basis=consent_basis) if consent_basis else None
+    consent = None
+    if consent_basis or purpose:
+        consent = Consent(
+            basis=consent_basis or "", source=consent_source or "", date=consent_date or "", purpose=purpose or ""
+        )
+    expiry = None
+    if expires_at is not None:  # a time without a zone is UTC
+        expiry = (expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)).timestamp()
     report = await run_in_threadpool(
-        services.enroll, name, data, name=display_name, person_id=person_id, consent=consent
+        services.enroll, name, data, name=display_name, person_id=person_id, consent=consent, expires_at=expiry
     )
     target = f"{name}/{report.person.id}" if report.person else name
     services.record(
@@ -82,12 +96,17 @@ def get_person(person_id: Annotated[int, Path(ge=1, le=MAX_INT64)], who: Viewer,
     return PersonOut.of(services.person(person_id))
 
 
-@router.delete("/people/{person_id}", status_code=204)
+@router.delete(
+    "/people/{person_id}",
+    response_model=ErasureOut,
+    summary="Erase a person everywhere: templates, index, unknown faces, events, snapshots, evidence",
+)
 def delete_person(
     person_id: Annotated[int, Path(ge=1, le=MAX_INT64)], request: Request, who: Operator, services: ServicesDep
-) -> None:
-    removed = services.remove_person(person_id)
-    services.record(who, "person.delete", target=str(person_id), ip=client_ip(request), status=204, templates=removed)
+) -> ErasureOut:
+    report = services.erase_person(person_id)
+    services.record(who, "person.erase", target=str(person_id), ip=client_ip(request), **vars(report))
+    return ErasureOut.of(report)
 
 
 TemplateId = Annotated[int, Path(ge=1, le=MAX_INT64)]
