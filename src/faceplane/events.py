@@ -205,8 +205,12 @@ class EventStore:
     def close(self) -> None:
         self._db.close()
 
-    def add(self, event: Event, snapshot_jpeg: bytes | None = None) -> Event:
-        """Persist one event (and its snapshot); returns it with ``snapshot`` set."""
+    def add(self, event: Event, snapshot_jpeg: bytes | None = None) -> Event | None:
+        """Persist one event (and its snapshot); returns it with ``snapshot`` set, or None when an event
+        with this id is already stored (a camera worker that restarted replays it: stored once)."""
+        with self._lock:
+            if self._db.execute("SELECT 1 FROM events WHERE id = ?", (event.id,)).fetchone():
+                return None
         if snapshot_jpeg:
             day = time.strftime("%Y-%m-%d", time.gmtime(event.wall_s))
             rel = Path("snapshots") / safe_name(event.camera) / day / f"{event.id}.jpg"
@@ -220,10 +224,11 @@ class EventStore:
         box = row.pop("box") or (None, None, None, None)
         values = [row[c] for c in _COLUMNS[:-4]] + list(box)
         with self._lock:
-            self._db.execute(
-                f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})", values
+            cur = self._db.execute(
+                f"INSERT OR IGNORE INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+                values,
             )
-        return event
+        return event if cur.rowcount else None
 
     def query(
         self,
@@ -380,8 +385,12 @@ class EventBus:
         self.sinks = list(sinks)
 
     def publish(self, event: Event, snapshot_jpeg: bytes | None = None) -> Event:
+        """Store, then fan out; an event already stored (same id) is not sent to the sinks again."""
         if self.store is not None:
-            event = self.store.add(event, snapshot_jpeg)
+            stored = self.store.add(event, snapshot_jpeg)
+            if stored is None:
+                return event
+            event = stored
         for sink in self.sinks:
             try:
                 sink.emit(event)

@@ -100,3 +100,15 @@ def test_delete_removes_rows_files_and_dead_letters(tmp_path):
     orphan.parent.mkdir(parents=True)
     orphan.write_bytes(jpeg)
     assert store.sweep() == 1 and not orphan.exists() and not orphan.parent.exists()
+
+
+def test_an_event_is_stored_and_sent_once(tmp_path):
+    """A restarted camera worker replays events under the same ids: stored and fanned out once."""
+    sink = MemorySink()
+    bus = EventBus([sink], store=EventStore(tmp_path))
+    event = _event(person_id=3)
+    jpeg = b"\xff\xd8first\xff\xd9"
+    first = bus.publish(event, jpeg)
+    again = bus.publish(event, b"\xff\xd8second\xff\xd9")
+    assert again.id == first.id and bus.store is not None and bus.store.count() == 1
+    assert len(sink.events) == 1 and (tmp_path / first.snapshot).read_bytes() == jpeg

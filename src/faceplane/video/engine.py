@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -155,6 +156,7 @@ class _Camera:
     def __init__(self, source: VideoSource, rules: CameraRules, annotate_to: str | None, people: float | None):
         self.source = source
         self.name = source.camera
+        self.namespace = uuid.uuid4()  # event ids (see VideoEngine._emit)
         self.rules_template = rules
         self.rules: CameraRules | None = None  # resolved to pixels on the first frame
         self.faces = Tracker(high_score=0.0, low_score=0.0, match_iou=0.1, min_hits=2, max_age=10)
@@ -254,6 +256,7 @@ class VideoEngine:
         annotate_to: str | None = None,
         people: bool = False,
         fixed_camera: bool = True,
+        event_namespace: str | None = None,
     ) -> None:
         """Add a camera.
 
@@ -265,9 +268,18 @@ class VideoEngine:
                 lines and zones then apply to person tracks (feet) instead of face tracks (centre).
             fixed_camera: the camera does not move: person boxes on the static background (a poster, a
                 coat stand) are dropped with a MOG2 background model.
+            event_namespace: a UUID string that, with what happened, makes the events' ids (default: a new
+                one). A worker restarted with the same namespace on the same source reproduces the ids.
+
+        Raises:
+            InvalidArgumentError: a duplicate camera id or a namespace that is not a UUID.
         """
         foreground = (0.2 if fixed_camera else 0.0) if people else None
         cam = _Camera(source, CameraRules(lines, zones), annotate_to, foreground)
+        try:
+            cam.namespace = uuid.UUID(event_namespace) if event_namespace else uuid.uuid4()
+        except ValueError:
+            raise InvalidArgumentError(f"event_namespace must be a UUID, got {event_namespace!r}") from None
         cam.identities = TrackIdentities(self.policy)
         with self._lock:
             if any(c.name == source.camera for c in self.cameras):
@@ -579,8 +591,15 @@ class VideoEngine:
         return blur_faces(frame.image, all_boxes, keep=np.concatenate([keep, np.zeros(len(held), bool)]))
 
     def _emit(self, cam: _Camera, event: Event, snapshot: bytes | None = None) -> Event:
-        """Count an event in the camera's summary and publish it."""
+        """Count an event in the camera's summary and publish it under its deterministic id.
+
+        The id is a function of the camera's event namespace and what happened where on the source's
+        timeline (kind, track, media time, rule, person), so a worker that restarts a file or clip with
+        the same namespace produces the same ids, and the store keeps each event once.
+        """
         cam.summary.events[event.kind] += 1
+        what = f"{event.kind}|{event.track_id}|{event.t_s:.3f}|{event.rule}|{event.person_id}|{event.direction}"
+        event = replace(event, id=uuid.uuid5(cam.namespace, what).hex)
         return self.bus.publish(event, snapshot)
 
     def _end_face_track(self, cam: _Camera, tid: int, frame: Frame) -> None:
