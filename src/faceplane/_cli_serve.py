@@ -18,7 +18,9 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     from .config import DEV_ADMIN_KEY, load_settings
     from .server.app import create_app
 
-    settings = load_settings(args.config, host=args.host, port=args.port, data_dir=args.data_dir)
+    settings = load_settings(
+        args.config, host=args.host, port=args.port, data_dir=args.data_dir, cluster=args.cluster
+    )
     if args.print_config:
         out.write(settings.model_dump_json(indent=2, exclude={"admin_api_key", "admin_password"}) + "\n")
         return 0
@@ -44,5 +46,6 @@ def add_serve_command(sub: Any) -> None:
     p.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default 8000)")
     p.add_argument("--data-dir", default=None, help="data folder (default ./faceplane-data)")
+    p.add_argument("--cluster", default=None, metavar="ADDRESS", help="run cameras on a Ray cluster (or 'local')")
     p.add_argument("--print-config", action="store_true", help="print the effective settings and exit")
     p.set_defaults(func=_cmd_serve)

@@ -38,7 +38,7 @@ def build_services(settings: Settings) -> Services:
     analyzer_settings = AnalyzerSettings(detector=settings.detector, detect_width=settings.detect_width)
     analyzer = (
         ProcessAnalyzer(analyzer_settings, workers=settings.workers)
-        if settings.workers
+        if settings.workers and not settings.cluster  # with a cluster, the Ray workers analyse
         else LocalAnalyzer(analyzer_settings)
     )
     webhooks = [
@@ -57,16 +57,30 @@ def build_services(settings: Settings) -> Services:
         m = settings.mqtt
         password = m.password.get_secret_value() if m.password else None
         sinks.append(MqttSink(m.host, m.port, prefix=m.prefix, username=m.username, password=password))
+    bus = EventBus([broadcaster, *sinks], store=events)
+    cluster = None
+    if settings.cluster:  # cameras run on Ray workers; the local engine stays idle
+        from .cluster.ray_video import RayVideoCluster
+
+        cluster = RayVideoCluster(
+            gallery_path=str(root),
+            bus=bus,
+            address=None if settings.cluster == "local" else settings.cluster,
+            index=settings.index,
+            template_key=template_key,
+            redact=(settings.redact_snapshots, settings.redact_video),
+        )
     video = VideoEngine(
         engine=gallery.engine,
         gallery=gallery,
-        bus=EventBus([broadcaster, *sinks], store=events),
+        bus=bus,
         analyzer=analyzer,
         live_view=True,
         redact_snapshots=settings.redact_snapshots,
         redact_video=settings.redact_video,
     )
     return Services(
+        cluster=cluster,
         settings=settings,
         gallery=gallery,
         events=events,

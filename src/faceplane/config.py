@@ -187,6 +187,11 @@ class Settings(BaseSettings):
         None, description="console password of the user 'admin'; required outside development (>= 12 characters)"
     )
     watchlists: list[str] = Field(default_factory=list, description="collections whose people raise alerts")
+    cluster: str | None = Field(
+        None,
+        description="run the cameras on this Ray cluster ('auto', 'ray://head:10001', 'head:6379', or 'local' "
+        "to start one here; needs faceplane[cluster]); unset: in this process",
+    )
     index: Literal["exact", "faiss", "milvus"] = Field("exact", description="gallery vector index")
     detector: Literal["hog", "cnn", "blazeface"] = Field("hog", description="face detector for video")
     detect_width: int = Field(960, ge=0, description="detect faces in video on frames shrunk to this width")

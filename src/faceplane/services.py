@@ -11,11 +11,11 @@ import logging
 import tempfile
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -37,6 +37,9 @@ from .verify import load_calibration
 from .video.engine import CameraSummary, VideoEngine
 from .video.rules import Line, Zone
 from .video.sources import SourceStatus, VideoSource
+
+if TYPE_CHECKING:
+    from .cluster.ray_video import RayVideoCluster
 
 __all__ = ["CameraView", "LiveDecision", "RateLimiter", "Services"]
 
@@ -112,6 +115,7 @@ class Services:
         video: VideoEngine,
         broadcaster: Broadcaster,
         sinks: Sequence[_Closable] = (),
+        cluster: RayVideoCluster | None = None,
     ) -> None:
         self.settings = settings
         self.gallery = gallery
@@ -122,6 +126,7 @@ class Services:
         self.video = video
         self.broadcaster = broadcaster
         self.sinks = list(sinks)  # webhooks, MQTT: closed with the services
+        self.cluster = cluster  # cameras on Ray workers instead of self.video
         self.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
         self._cameras: dict[str, CameraConfig] = {}
         self._state_path = Path(settings.data_dir) / "server-state.json"
@@ -159,6 +164,8 @@ class Services:
 
     def close(self) -> None:
         self.retention.stop()
+        if self.cluster is not None:
+            self.cluster.close()
         self.video.stop()
         if self._video_thread is not None:
             self._video_thread.join(30)
@@ -300,8 +307,12 @@ class Services:
             if collection not in names:
                 self.create_collection(collection)  # checks the name
             self.video.watchlists.add(collection)
+            if self.cluster is not None:
+                self.cluster.set_watchlists(sorted(self.video.watchlists))
         elif collection in names or collection in self.video.watchlists:
             self.video.watchlists.discard(collection)
+            if self.cluster is not None:
+                self.cluster.set_watchlists(sorted(self.video.watchlists))
         else:
             raise NotFoundError(f"no collection named {collection!r}")
         if persist:
@@ -318,6 +329,12 @@ class Services:
         with self._lock:
             if config.id in self._cameras:
                 raise InvalidArgumentError(f"camera {config.id!r} exists; delete it first")
+            if self.cluster is not None:
+                self.cluster.add_camera(config)
+                self._cameras[config.id] = config
+                if persist:
+                    self._write_state()
+                return CameraView(config, None, None)
             source = VideoSource(
                 config.source, camera=config.id, fps=config.fps, realtime=config.realtime, loop=config.loop
             )
@@ -337,7 +354,10 @@ class Services:
         with self._lock:
             if camera_id not in self._cameras:
                 raise NotFoundError(f"no camera {camera_id!r}")
-            self.video.remove_camera(camera_id)
+            if self.cluster is not None:
+                self.cluster.remove_camera(camera_id)
+            else:
+                self.video.remove_camera(camera_id)
             del self._cameras[camera_id]
             self._write_state()
 
@@ -348,11 +368,20 @@ class Services:
         config = self._cameras.get(camera_id)
         if config is None:
             raise NotFoundError(f"no camera {camera_id!r}")
+        if self.cluster is not None:
+            try:
+                state = self.cluster.state(camera_id)
+            except Exception:  # its worker is being restarted on another node
+                return CameraView(config, None, None)
+            summary = CameraSummary(camera_id, frames=state.frames, faces=state.faces, events=Counter(state.events))
+            return CameraView(config, state.status, summary)
         live = {c.name: c for c in self.video.cameras}.get(camera_id)
         return CameraView(config, live.source.status if live else None, live.summary if live else None)
 
     def live_frame(self, camera_id: str) -> bytes | None:
         self.camera(camera_id)
+        if self.cluster is not None:
+            return None  # no live view from cluster workers (yet): frames stay on their nodes
         return self.video.live_frame(camera_id)
 
     # -- events and analytics -------------------------------------------------------------------

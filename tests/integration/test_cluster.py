@@ -8,6 +8,7 @@ the clip: the watchlist alert is raised again there and still stored exactly onc
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,3 +82,44 @@ def test_a_dead_node_moves_its_camera_and_the_alert_arrives_once(local_cluster, 
     finally:
         video.close()
         store.close()
+
+
+def test_the_server_runs_its_cameras_on_the_cluster(local_cluster, examples, tmp_path):
+    """``faceplane serve --cluster``: the same REST calls, the camera on a Ray worker, its alert in the API's store."""
+    from fastapi.testclient import TestClient
+
+    from faceplane.bootstrap import build_services
+    from faceplane.config import DEV_ADMIN_KEY, Settings
+    from faceplane.server.app import create_app
+
+    services = build_services(Settings(data_dir=tmp_path / "data", cluster="local", workers=0))  # type: ignore[call-arg]
+    assert services.cluster is not None
+    services.start()
+    key = {"X-API-Key": DEV_ADMIN_KEY}
+    try:
+        with TestClient(create_app(services)) as client:
+            assert client.post("/api/v1/collections", json={"name": "vip"}, headers=key).status_code == 201
+            expiry = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
+            enrolled = client.post(
+                "/api/v1/collections/vip/people",
+                files={"images": ("lin.png", (examples / "lin-manuel-miranda.png").read_bytes(), "image/png")},
+                data={"display_name": "Lin-Manuel Miranda", "purpose": "cluster test", "expires_at": expiry},
+                headers=key,
+            )
+            assert enrolled.status_code == 201, enrolled.text
+            watch = client.put("/api/v1/collections/vip/watchlist", json={"watchlist": True}, headers=key)
+            assert watch.status_code == 200
+            camera = {"id": "stage", "source": str(examples / "short_hamilton_clip.mp4"), "realtime": False}
+            assert client.post("/api/v1/cameras", json=camera, headers=key).status_code == 201
+
+            def alerted() -> list:
+                return client.get("/api/v1/events", params={"kind": "watchlist.start"}, headers=key).json()
+
+            assert wait_until(lambda: bool(alerted()), 180), "no alert from the cluster worker"
+            assert alerted()[0]["person_name"] == "Lin-Manuel Miranda" and alerted()[0]["camera"] == "stage"
+            state = client.get("/api/v1/cameras/stage", headers=key).json()
+            assert state["frames"] > 0 and state["faces"] > 0
+            assert client.delete("/api/v1/cameras/stage", headers=key).status_code == 204
+            assert services.cluster.cameras() == []
+    finally:
+        services.close()
