@@ -665,7 +665,10 @@ class VideoEngine:
         counts = {line: dict(c) for line, c in rules.counts.items()}  # a copy: the live view draws later
         scene = partial(draw, labels=list(cam.labels), lines=rules.lines, zones=rules.zones, counts=counts)
         if cam.writer is not None:
-            cam.writer.write(scene(self._video_frame(cam, frame), header=header))
+            labels = cam.labels
+            if self.redact_video:  # a stored video names watchlist matches only; others are "#id known"
+                labels = [_anonymous(lb) for lb in labels]
+            cam.writer.write(scene(self._video_frame(cam, frame), header=header, labels=labels))
         if self.live_view:  # drawn and encoded only when someone asks (live_frame), not for every frame
             cam.live_scene = partial(scene, frame.image, header=header)
 
@@ -687,6 +690,11 @@ class VideoEngine:
         if cam.writer is not None:
             cam.writer.close()
         cam.summary.status = cam.source.status
+
+
+def _anonymous(label: Label) -> Label:
+    """A known, non-watchlist face's caption without its name ("#12 known")."""
+    return replace(label, text=label.text.split(" ")[0] + " known") if label.status == "known" else label
 
 
 def _snapshot_crop(
