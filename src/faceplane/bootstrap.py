@@ -69,6 +69,7 @@ def build_services(settings: Settings) -> Services:
             index=settings.index,
             template_key=template_key,
             redact=(settings.redact_snapshots, settings.redact_video),
+            analyzer=analyzer_settings,
         )
     video = VideoEngine(
         engine=gallery.engine,

@@ -32,7 +32,7 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,7 @@ from ..config import CameraConfig
 from ..errors import InvalidArgumentError, NotFoundError
 from ..events import Event, EventBus
 from ..gallery.records import Identification
+from ..video.analyzer import AnalyzerSettings
 from ..video.sources import SourceStatus
 
 __all__ = ["CameraState", "RayVideoCluster"]
@@ -49,6 +50,7 @@ __all__ = ["CameraState", "RayVideoCluster"]
 log = logging.getLogger(__name__)
 
 _POLL_S = 0.5
+_POLL_TIMEOUT_S = 2.0
 _CALL_TIMEOUT_S = 30.0
 
 
@@ -229,6 +231,7 @@ class CameraWorker:
         embedders: Sequence[Any],
         watchlists: Sequence[str],
         redact: tuple[bool, bool],
+        analyzer: AnalyzerSettings | None = None,
     ) -> None:
         from ..video.analyzer import LocalAnalyzer
         from ..video.engine import VideoEngine
@@ -242,7 +245,7 @@ class CameraWorker:
             gallery=_RemoteGallery(gallery),  # type: ignore[arg-type]
             watchlists=watchlists,
             bus=EventBus(store=self.outbox),  # type: ignore[arg-type]
-            analyzer=LocalAnalyzer(),
+            analyzer=LocalAnalyzer(analyzer),
             redact_snapshots=redact[0],
             redact_video=redact[1],
         )
@@ -300,6 +303,7 @@ class _Handle:
     actor: Any
     acked: int = 0
     incarnation: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)  # one fetch at a time: acks only go forward
 
 
 class RayVideoCluster:
@@ -315,6 +319,10 @@ class RayVideoCluster:
         embedders: actors in the embedding pool.
         template_key: the gallery's encryption key, if it has one.
         redact: (snapshots, video), as :class:`~faceplane.video.engine.VideoEngine`.
+        analyzer: the workers' detector settings (``detector``, ``detect_width``).
+
+    The gallery actor is placed on this process's node (it opens ``gallery_path`` there); the embedding
+    pool and the camera workers go wherever Ray finds room.
     """
 
     def __init__(
@@ -328,15 +336,20 @@ class RayVideoCluster:
         embedders: int = 1,
         template_key: bytes | None = None,
         redact: tuple[bool, bool] = (True, True),
+        analyzer: AnalyzerSettings | None = None,
     ) -> None:
         ray = _ray()
         if not ray.is_initialized():
             ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING)
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
         self.bus = bus
         self.watchlists = set(watchlists)
         self.redact = redact
+        self.analyzer = analyzer
         restart = {"max_restarts": -1, "max_task_retries": -1}
-        gallery = ray.remote(GalleryServer).options(**restart, num_cpus=0)
+        here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=True)
+        gallery = ray.remote(GalleryServer).options(**restart, num_cpus=0, scheduling_strategy=here)
         self.gallery = gallery.remote(gallery_path, index, template_key)
         self.embedders = [
             ray.remote(Embedder).options(**restart, num_cpus=0, max_concurrency=256).remote() for _ in range(embedders)
@@ -356,7 +369,15 @@ class RayVideoCluster:
             actor = (
                 ray.remote(CameraWorker)
                 .options(max_restarts=-1, max_task_retries=-1, num_cpus=1, scheduling_strategy="SPREAD")
-                .remote(config, uuid.uuid4().hex, self.gallery, self.embedders, sorted(self.watchlists), self.redact)
+                .remote(
+                    config,
+                    uuid.uuid4().hex,
+                    self.gallery,
+                    self.embedders,
+                    sorted(self.watchlists),
+                    self.redact,
+                    self.analyzer,
+                )
             )
             self._workers[config.id] = _Handle(config, actor)
 
@@ -366,9 +387,9 @@ class RayVideoCluster:
             handle = self._workers.pop(camera, None)
         if handle is None:
             raise NotFoundError(f"no camera {camera!r}")
-        self._drain(handle)
         try:
-            ray.get(handle.actor.stop.remote(), timeout=_CALL_TIMEOUT_S)
+            ray.get(handle.actor.stop.remote(), timeout=_CALL_TIMEOUT_S)  # its last tracks end and emit
+            self._drain(handle)
         finally:
             ray.kill(handle.actor, no_restart=True)
 
@@ -412,19 +433,20 @@ class RayVideoCluster:
                 handles = list(self._workers.values())
             for handle in handles:
                 try:
-                    self._drain(handle)
+                    self._drain(handle, timeout_s=_POLL_TIMEOUT_S)  # a restarting worker must not hold up the rest
                 except Exception as exc:  # a worker being restarted on another node: try again later
                     log.info("camera %s: events not fetched (%s)", handle.config.id, type(exc).__name__)
 
-    def _drain(self, handle: _Handle) -> None:
+    def _drain(self, handle: _Handle, timeout_s: float = _CALL_TIMEOUT_S) -> None:
         ray = _ray()
-        call = handle.actor.fetch.remote(handle.acked, handle.incarnation)
-        incarnation, items = ray.get(call, timeout=_CALL_TIMEOUT_S)
-        if incarnation != handle.incarnation:  # restarted: its numbering starts again
-            handle.incarnation, handle.acked = incarnation, 0
-        for seq, event, snapshot in items:
-            self.bus.publish(event, snapshot)  # stored once: ids repeat only for the same event
-            handle.acked = seq
+        with handle.lock:
+            call = handle.actor.fetch.remote(handle.acked, handle.incarnation)
+            incarnation, items = ray.get(call, timeout=timeout_s)
+            if incarnation != handle.incarnation:  # restarted: its numbering starts again
+                handle.incarnation, handle.acked = incarnation, 0
+            for seq, event, snapshot in items:
+                self.bus.publish(event, snapshot)  # stored once: ids repeat only for the same event
+                handle.acked = seq
 
 
 def wait_until(predicate: Any, timeout_s: float, step_s: float = 0.5) -> bool:
