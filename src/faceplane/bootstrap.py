@@ -29,7 +29,8 @@ def build_services(settings: Settings) -> Services:
     root.mkdir(parents=True, exist_ok=True)
     key = settings.template_key
     template_key = parse_template_key(key.get_secret_value(), name="template_key") if key is not None else None
-    gallery = Gallery.open(root, index=settings.index, engine=Engine(), template_key=template_key)
+    index_options = {"uri": settings.milvus_uri} if settings.index == "milvus" and settings.milvus_uri else {}
+    gallery = Gallery.open(root, index=settings.index, engine=Engine(), template_key=template_key, **index_options)
     events = EventStore(root / "events")
     accounts = AccountStore(root / "accounts.sqlite")
     accounts.ensure_key("admin", "admin", settings.admin_key())
@@ -67,6 +68,7 @@ def build_services(settings: Settings) -> Services:
             bus=bus,
             address=None if settings.cluster == "local" else settings.cluster,
             index=settings.index,
+            index_options=index_options,
             template_key=template_key,
             redact=(settings.redact_snapshots, settings.redact_video),
             analyzer=analyzer_settings,

@@ -193,6 +193,11 @@ class Settings(BaseSettings):
         "to start one here; needs faceplane[cluster]); unset: in this process",
     )
     index: Literal["exact", "faiss", "milvus"] = Field("exact", description="gallery vector index")
+    milvus_uri: str | None = Field(
+        None,
+        description="index = 'milvus': a Milvus server ('http://milvus:19530'); unset: Milvus Lite in the data "
+        "folder (one process only: not for --cluster)",
+    )
     detector: Literal["hog", "cnn", "blazeface"] = Field("hog", description="face detector for video")
     detect_width: int = Field(960, ge=0, description="detect faces in video on frames shrunk to this width")
     workers: int = Field(2, ge=0, description="face detector processes for video (0: in the server process)")

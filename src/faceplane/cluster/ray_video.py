@@ -83,11 +83,11 @@ def _ray() -> Any:
 class GalleryServer:
     """The gallery for every worker (see the module docstring)."""
 
-    def __init__(self, path: str, index: str, template_key: bytes | None) -> None:
+    def __init__(self, path: str, index: str, template_key: bytes | None, index_options: dict[str, Any]) -> None:
         from ..gallery.gallery import Gallery
         from ..pipeline import Engine
 
-        self.gallery = Gallery.open(path, index=index, engine=Engine(), template_key=template_key)
+        self.gallery = Gallery.open(path, index=index, engine=Engine(), template_key=template_key, **index_options)
         self._seen = self.gallery.store.generation
 
     def _fresh(self) -> None:
@@ -315,6 +315,7 @@ class RayVideoCluster:
         address: a Ray cluster (``"auto"``, ``"ray://head:10001"``, ``"10.0.0.5:6379"``); None starts
             a local one.
         index: the gallery index (``exact``, ``faiss``, ``milvus``).
+        index_options: for the index (``uri`` of a Milvus server: Milvus Lite allows one process only).
         watchlists: collections whose people raise alerts.
         embedders: actors in the embedding pool.
         template_key: the gallery's encryption key, if it has one.
@@ -332,6 +333,7 @@ class RayVideoCluster:
         bus: EventBus,
         address: str | None = None,
         index: str = "exact",
+        index_options: dict[str, Any] | None = None,
         watchlists: Sequence[str] = (),
         embedders: int = 1,
         template_key: bytes | None = None,
@@ -350,7 +352,7 @@ class RayVideoCluster:
         restart = {"max_restarts": -1, "max_task_retries": -1}
         here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=True)
         gallery = ray.remote(GalleryServer).options(**restart, num_cpus=0, scheduling_strategy=here)
-        self.gallery = gallery.remote(gallery_path, index, template_key)
+        self.gallery = gallery.remote(gallery_path, index, template_key, dict(index_options or {}))
         self.embedders = [
             ray.remote(Embedder).options(**restart, num_cpus=0, max_concurrency=256).remote() for _ in range(embedders)
         ]
