@@ -124,6 +124,7 @@ class Embedder:
         self.wait_s = wait_ms / 1000
         self.max_batch = max_batch
         self._pending: list[tuple[npt.NDArray[np.uint8], asyncio.Future[npt.NDArray[np.float32]]]] = []
+        self._timer: asyncio.TimerHandle | None = None
         self.batches = 0
         self.faces = 0
 
@@ -131,12 +132,15 @@ class Embedder:
         future: asyncio.Future[npt.NDArray[np.float32]] = asyncio.get_running_loop().create_future()
         self._pending.append((chips, future))
         if len(self._pending) == 1:
-            asyncio.get_running_loop().call_later(self.wait_s, self._flush)
+            self._timer = asyncio.get_running_loop().call_later(self.wait_s, self._flush)
         elif sum(len(c) for c, _ in self._pending) >= self.max_batch:
             self._flush()
         return await future
 
     def _flush(self) -> None:
+        if self._timer is not None:  # a full batch went early: its timer must not cut the next one short
+            self._timer.cancel()
+            self._timer = None
         batch, self._pending = self._pending, []
         if not batch:
             return
