@@ -22,7 +22,7 @@ from __future__ import annotations
 import secrets
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -33,6 +33,10 @@ from pydantic_settings import (
 )
 
 from .errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from .video.rules import Line, Zone
+    from .video.sources import VideoSource
 
 __all__ = [
     "AccessRule",
@@ -63,6 +67,21 @@ class CameraConfig(BaseModel):
     fixed: bool = Field(True, description="the camera does not move (enables the background model for people)")
     loop: bool = Field(False, description="restart a file source at its end (demos)")
     realtime: bool = Field(True, description="read a file source at its own speed, like a camera")
+
+    def video_source(self) -> VideoSource:
+        """The camera's source, not started."""
+        from .video.sources import VideoSource
+
+        return VideoSource(self.source, camera=self.id, fps=self.fps, realtime=self.realtime, loop=self.loop)
+
+    def rules(self) -> tuple[list[Line], list[Zone]]:
+        """The counting lines and dwell zones, named ``line1``, ``zone1``... when the text names none."""
+        from .video.rules import Line, Zone
+
+        return (
+            [Line.parse(t, f"line{i + 1}") for i, t in enumerate(self.lines)],
+            [Zone.parse(t, f"zone{i + 1}") for i, t in enumerate(self.zones)],
+        )
 
     @field_validator("lines", "zones")
     @classmethod

@@ -35,8 +35,7 @@ from .retention import RetentionJob, RetentionReport
 from .types import Faces, Match
 from .verify import load_calibration
 from .video.engine import CameraSummary, VideoEngine
-from .video.rules import Line, Zone
-from .video.sources import SourceStatus, VideoSource
+from .video.sources import SourceStatus
 
 if TYPE_CHECKING:
     from .cluster.ray_video import RayVideoCluster
@@ -338,13 +337,11 @@ class Services:
                 if persist:
                     self._write_state()
                 return CameraView(config, None, None)
-            source = VideoSource(
-                config.source, camera=config.id, fps=config.fps, realtime=config.realtime, loop=config.loop
-            )
+            lines, zones = config.rules()
             self.video.add_camera(
-                source,
-                lines=[Line.parse(t, f"line{i + 1}") for i, t in enumerate(config.lines)],
-                zones=[Zone.parse(t, f"zone{i + 1}") for i, t in enumerate(config.zones)],
+                config.video_source(),
+                lines=lines,
+                zones=zones,
                 people=config.people,
                 fixed_camera=config.fixed,
             )

@@ -321,7 +321,7 @@ def test_pdf_without_chromium_exits_2_and_says_html_works(built, tmp_path, monke
 @pytest.mark.slow
 def test_pdf_is_printed_with_chromium(built, tmp_path):
     if not any(shutil.which(n) for n in (os.environ.get("FACEPLANE_CHROMIUM", ""), "chromium", "google-chrome") if n):
-        pytest.skip("no Chromium on this machine")
+        pytest.fail("no Chromium (scripts/test apt-installs it; or set FACEPLANE_CHROMIUM)")
     pdf, text = tmp_path / "report.pdf", io.StringIO()
     assert main(["report", "--data-dir", str(built.root), "--pdf", str(pdf)], out=text) == 0
     assert pdf.read_bytes()[:4] == b"%PDF" and pdf.stat().st_size > 1000

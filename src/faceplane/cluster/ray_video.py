@@ -239,8 +239,6 @@ class CameraWorker:
     ) -> None:
         from ..video.analyzer import LocalAnalyzer
         from ..video.engine import VideoEngine
-        from ..video.rules import Line, Zone
-        from ..video.sources import VideoSource
 
         self.incarnation = uuid.uuid4().hex
         self.outbox = _Outbox()
@@ -253,14 +251,14 @@ class CameraWorker:
             redact_snapshots=redact[0],
             redact_video=redact[1],
         )
-        c = config
-        source = VideoSource(c.source, camera=c.id, fps=c.fps, realtime=c.realtime, loop=c.loop)
-        if source.is_live or c.realtime:  # frames are dropped when analysis lags: a replay differs, ids must too
+        source = config.video_source()
+        if source.is_live or config.realtime:  # frames are dropped when analysis lags: a replay differs, ids too
             namespace = uuid.uuid5(uuid.UUID(namespace), self.incarnation).hex
+        lines, zones = config.rules()
         self.video.add_camera(
             source,
-            lines=[Line.parse(t, f"line{i + 1}") for i, t in enumerate(config.lines)],
-            zones=[Zone.parse(t, f"zone{i + 1}") for i, t in enumerate(config.zones)],
+            lines=lines,
+            zones=zones,
             people=config.people,
             fixed_camera=config.fixed,
             event_namespace=namespace,

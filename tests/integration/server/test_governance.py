@@ -49,6 +49,17 @@ def _faces_like(services, probe: np.ndarray) -> list[str]:
     return hits
 
 
+def _play_clip(client, operator, camera: str, clip: Path) -> None:
+    """The clip on a camera, every frame analysed, to its end; the camera removed."""
+    body = {"id": camera, "source": str(clip), "realtime": False}
+    assert client.post(f"{API}/cameras", json=body, headers=operator).status_code == 201
+    deadline = time.monotonic() + 120
+    while client.get(f"{API}/cameras/{camera}", headers=operator).json()["state"] != "ended":
+        assert time.monotonic() < deadline, "the clip did not end within 120 s"
+        time.sleep(0.5)
+    client.delete(f"{API}/cameras/{camera}", headers=operator)
+
+
 @pytest.fixture(scope="module")
 def lin_on_camera(client, services, operator, examples):
     """Lin-Manuel on the 'vip' watchlist; the Hamilton clip analysed to its end on camera 'stage'."""
@@ -61,13 +72,7 @@ def lin_on_camera(client, services, operator, examples):
     )
     assert enrolled.status_code == 201, enrolled.text
     assert client.put(f"{API}/collections/vip/watchlist", json={"watchlist": True}, headers=operator).status_code == 200
-    body = {"id": "stage", "source": str(examples / "short_hamilton_clip.mp4"), "realtime": False}
-    assert client.post(f"{API}/cameras", json=body, headers=operator).status_code == 201
-    deadline = time.monotonic() + 120
-    while client.get(f"{API}/cameras/stage", headers=operator).json()["state"] != "ended":
-        assert time.monotonic() < deadline, "the clip did not end within 120 s"
-        time.sleep(0.5)
-    client.delete(f"{API}/cameras/stage", headers=operator)
+    _play_clip(client, operator, "stage", examples / "short_hamilton_clip.mp4")
     return enrolled.json()["person"]["id"]
 
 
@@ -177,13 +182,7 @@ def test_retention_deletes_what_is_past_its_limit(client, services, operator, ex
     assert enrolled.status_code == 201, enrolled.text
     watch = client.put(f"{API}/collections/vip-r/watchlist", json={"watchlist": True}, headers=operator)
     assert watch.status_code == 200
-    body = {"id": "lobby", "source": str(examples / "short_hamilton_clip.mp4"), "realtime": False}
-    assert client.post(f"{API}/cameras", json=body, headers=operator).status_code == 201
-    deadline = time.monotonic() + 120
-    while client.get(f"{API}/cameras/lobby", headers=operator).json()["state"] != "ended":
-        assert time.monotonic() < deadline
-        time.sleep(0.5)
-    client.delete(f"{API}/cameras/lobby", headers=operator)
+    _play_clip(client, operator, "lobby", examples / "short_hamilton_clip.mp4")
     lobby = services.events.count(cameras=["lobby"])
     unknown = len(services.gallery.store.unknown_faces()[0])
     files = [

@@ -1,4 +1,5 @@
-"""``rtsp_server``: a real RTSP camera (gst-rtsp-server in a subprocess) looping the shared test clips."""
+"""``rtsp_server``: a real RTSP camera (gst-rtsp-server in a subprocess) looping the shared test clips;
+``gallery``: Lin-Manuel Miranda on the "watchlist" collection, Alex Lacamoire on "staff" (one per module)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from faceplane import Gallery
 
 SCRIPT = Path(__file__).resolve().parents[2] / "support" / "rtsp_server.py"
 # python3-gi and GstRtspServer are Debian packages, so the server runs under the system Python, not the venv
@@ -112,3 +115,19 @@ def rtsp_server(data: Path, tmp_path: Path) -> Iterator[RtspServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def gallery_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("gallery")
+
+
+@pytest.fixture(scope="module")
+def gallery(gallery_dir, examples, engine):
+    g = Gallery.open(gallery_dir, engine=engine)
+    g.create_collection("watchlist")
+    g.create_collection("staff")
+    assert g.enroll("watchlist", [examples / "lin-manuel-miranda.png"], name="Lin-Manuel Miranda").template_ids
+    assert g.enroll("staff", [examples / "alex-lacamoire.png"], name="Alex Lacamoire").template_ids
+    yield g
+    g.close()

@@ -15,7 +15,6 @@ import cv2
 import numpy as np
 import pytest
 
-from faceplane import Gallery
 from faceplane.align import face_chips
 from faceplane.cli import main
 from faceplane.events import EventBus, EventStore, MemorySink
@@ -28,21 +27,6 @@ pytestmark = pytest.mark.slow
 STRANGER_AT = 40  # analysed frame (5 fps) at 8.0 s: the stranger, found by HOG at 7.4, 8.0 and 8.2 s
 GAP_PX = 6  # between Lin-Manuel's box and the stranger's pasted face
 
-
-@pytest.fixture(scope="module")
-def gallery_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("gallery")
-
-
-@pytest.fixture(scope="module")
-def gallery(gallery_dir, examples, engine):
-    g = Gallery.open(gallery_dir, engine=engine)
-    g.create_collection("watchlist")
-    g.create_collection("staff")
-    assert g.enroll("watchlist", [examples / "lin-manuel-miranda.png"], name="Lin-Manuel Miranda").template_ids
-    assert g.enroll("staff", [examples / "alex-lacamoire.png"], name="Alex Lacamoire").template_ids
-    yield g
-    g.close()
 
 
 @pytest.fixture(scope="module")

@@ -12,28 +12,12 @@ import json
 import av
 import pytest
 
-from faceplane import Gallery
 from faceplane.cli import main
 from faceplane.events import EventBus, EventStore, MemorySink
 from faceplane.video import LocalAnalyzer, ProcessAnalyzer, VideoEngine, VideoSource
 
 pytestmark = pytest.mark.slow
 
-
-@pytest.fixture(scope="module")
-def gallery_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("gallery")
-
-
-@pytest.fixture(scope="module")
-def gallery(gallery_dir, examples, engine):
-    g = Gallery.open(gallery_dir, engine=engine)
-    g.create_collection("watchlist")
-    g.create_collection("staff")
-    assert g.enroll("watchlist", [examples / "lin-manuel-miranda.png"], name="Lin-Manuel Miranda").template_ids
-    assert g.enroll("staff", [examples / "alex-lacamoire.png"], name="Alex Lacamoire").template_ids
-    yield g
-    g.close()
 
 
 def _run(gallery, sources, watchlists, tmp_path, analyzer=None, alert_gap_s=10.0):
