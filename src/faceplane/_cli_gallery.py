@@ -42,10 +42,53 @@ def _passphrase(args: argparse.Namespace) -> str | None:
 
 
 def _open(args: argparse.Namespace) -> Gallery:
+    return Gallery.open(
+        args.data_dir,
+        index=args.index,
+        embedder=getattr(args, "embedder", "auto"),
+        detector=getattr(args, "detector", "hog"),
+        template_key=template_key_from_env(),
+    )
+
+
+def _cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
+    from tqdm import tqdm
+
+    from .gallery.migrate import migrate_gallery
+    from .gallery.store import SqliteStore
     from .pipeline import Engine
 
-    engine = Engine(detector=getattr(args, "detector", "hog"))
-    return Gallery.open(args.data_dir, index=args.index, engine=engine, template_key=template_key_from_env())
+    db = Path(args.data_dir) / "faceplane.db"
+    if not db.is_file():
+        raise InvalidArgumentError(f"no gallery at {args.data_dir} ({db} is missing)")
+    engine = Engine(embedder=args.to)
+    store = SqliteStore(db, key=template_key_from_env())
+    try:
+        with tqdm(unit="face", file=sys.stderr, disable=None, desc=f"migrate to {engine.embedding_model}") as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            report = migrate_gallery(store, engine, batch=args.batch, drop_unembeddable=args.drop_unembeddable,
+                                     progress=progress)
+    finally:
+        store.close()
+    # the index is rebuilt from the store (its generation moved) the next time the gallery opens
+    with Gallery.open(args.data_dir, index=args.index, engine=engine, template_key=template_key_from_env()):
+        pass
+    if args.json:
+        out.write(json.dumps(report.__dict__) + "\n")
+        return 0
+    if report.source == report.target:
+        out.write(f"the gallery already holds {report.target} embeddings: nothing to do\n")
+        return 0
+    out.write(
+        f"migrated {report.source} -> {report.target}: {report.embedded + report.resumed} faces re-embedded "
+        f"({report.resumed} by an earlier, interrupted run); dropped {report.dropped_templates} chip-less "
+        f"template(s) and {report.dropped_unknown} chip-less unknown face(s)\n"
+    )
+    return 0
 
 
 def _report_json(report: EnrollReport) -> dict[str, Any]:
@@ -325,6 +368,17 @@ def add_gallery_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.set_defaults(func=_cmd_import)
 
+    p = g.add_parser(
+        "migrate", parents=[common], help="re-embed every template for another model (resumable, all or nothing)"
+    )
+    p.add_argument("--to", required=True, choices=["mobilefacenet", "dlib"], help="the new embedding model")
+    p.add_argument("--batch", type=int, default=32, help="faces per embedding call and per committed step")
+    p.add_argument(
+        "--drop-unembeddable", action="store_true",
+        help="remove templates enrolled from bare embeddings (no chip to re-embed) instead of refusing",
+    )
+    p.set_defaults(func=_cmd_migrate)
+
     p = sub.add_parser("identify", parents=[common], help="who is in these photos? (1:N, unknown faces rejected)")
     p.add_argument("images", nargs="+", metavar="IMG")
     p.add_argument("--collection", action="append", help="search only this collection (repeatable)")
@@ -334,7 +388,9 @@ def add_gallery_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("cluster", parents=[common], help="group unknown faces into recurring strangers")
     p.add_argument("images", nargs="*", metavar="IMG", help="photos whose unknown faces join the pool")
-    p.add_argument("--threshold", type=float, default=0.5)
+    p.add_argument(
+        "--threshold", type=float, default=None, help="same-face distance (default: calibrated, FAR 3e-4)"
+    )
     p.add_argument("--min-size", type=int, default=2)
     p.add_argument("--name", help="enroll --cluster ID as this person into --collection")
     p.add_argument("--cluster", type=int)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .accounts import AccountStore
 from .audit import AuditLog
@@ -11,7 +11,6 @@ from .config import Settings
 from .events import Broadcaster, EventBus, EventStore
 from .gallery.crypto import parse_template_key
 from .gallery.gallery import Gallery
-from .pipeline import Engine
 from .services import Services
 from .video.analyzer import AnalyzerSettings, LocalAnalyzer, ProcessAnalyzer
 from .video.engine import VideoEngine
@@ -29,14 +28,21 @@ def build_services(settings: Settings) -> Services:
     root.mkdir(parents=True, exist_ok=True)
     key = settings.template_key
     template_key = parse_template_key(key.get_secret_value(), name="template_key") if key is not None else None
-    index_options = {"uri": settings.milvus_uri} if settings.index == "milvus" and settings.milvus_uri else {}
-    gallery = Gallery.open(root, index=settings.index, engine=Engine(), template_key=template_key, **index_options)
+    index_options: dict[str, Any] = (
+        {"uri": settings.milvus_uri} if settings.index == "milvus" and settings.milvus_uri else {}
+    )
+    gallery = Gallery.open(
+        root, index=settings.index, embedder=settings.embedder, device=settings.device, template_key=template_key,
+        **index_options,
+    )
     events = EventStore(root / "events")
     accounts = AccountStore(root / "accounts.sqlite")
     accounts.ensure_key("admin", "admin", settings.admin_key())
     accounts.set_user("admin", settings.admin_pass(), "admin")
     broadcaster = Broadcaster()
-    analyzer_settings = AnalyzerSettings(detector=settings.detector, detect_width=settings.detect_width)
+    analyzer_settings = AnalyzerSettings(
+        detector=settings.detector, detect_width=settings.detect_width, device=settings.device
+    )
     analyzer = (
         ProcessAnalyzer(analyzer_settings, workers=settings.workers)
         if settings.workers and not settings.cluster  # with a cluster, the Ray workers analyse
@@ -72,6 +78,7 @@ def build_services(settings: Settings) -> Services:
             template_key=template_key,
             redact=(settings.redact_snapshots, settings.redact_video),
             analyzer=analyzer_settings,
+            embedder=gallery.engine.embedder_name,
         )
     video = VideoEngine(
         engine=gallery.engine,

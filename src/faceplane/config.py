@@ -217,7 +217,18 @@ class Settings(BaseSettings):
         description="index = 'milvus': a Milvus server ('http://milvus:19530'); unset: Milvus Lite in the data "
         "folder (one process only: not for --cluster)",
     )
-    detector: Literal["hog", "cnn", "blazeface"] = Field("hog", description="face detector for video")
+    detector: Literal["hog", "cnn", "blazeface"] = Field(
+        "blazeface", description="face detector for video (blazeface: ~6 ms a frame; hog: frontal, ~120 ms)"
+    )
+    embedder: Literal["auto", "mobilefacenet", "dlib"] = Field(
+        "auto",
+        description="face descriptor: 'auto' keeps an existing gallery's model and makes new galleries with "
+        "'mobilefacenet' (most accurate; research-only training data); 'dlib' is the commercially clean one. "
+        "Change an existing gallery's with `faceplane gallery migrate --to MODEL`",
+    )
+    device: Literal["cpu", "cuda"] = Field(
+        "cpu", description="where the ONNX models run ('cuda' needs faceplane[gpu]: onnxruntime-gpu)"
+    )
     detect_width: int = Field(960, ge=0, description="detect faces in video on frames shrunk to this width")
     workers: int = Field(2, ge=0, description="face detector processes for video (0: in the server process)")
     max_upload_mb: float = Field(10.0, gt=0, le=200, description="largest accepted image upload")

@@ -33,7 +33,6 @@ from .errors import InvalidArgumentError
 from .events import EventStore
 from .gallery.gallery import Gallery
 from .gallery.records import Consent
-from .verify import load_calibration
 
 __all__ = ["Eraser", "ErasureReport", "check_enrollment"]
 
@@ -125,7 +124,7 @@ class Eraser:
         named = self.events.query(person_id=person_id, limit=10_000)
         if not named or not len(embeddings):
             return 0
-        threshold = load_calibration().threshold(1e-3)
+        threshold = self.gallery.calibration.threshold(1e-3)
         dropped = 0
         for camera in sorted({e.camera for e in named}):
             times = [e.wall_s for e in named if e.camera == camera]

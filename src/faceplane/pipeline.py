@@ -32,8 +32,19 @@ __all__ = ["DetectorName", "Engine", "NoFaceError"]
 logger = logging.getLogger(__name__)
 
 DetectorName = Literal["hog", "cnn", "blazeface"]
-EmbedderName = Literal["onnx", "dlib"]
+#: "mobilefacenet" (default: most accurate), "dlib" (dlib's ResNet on our ONNX port: commercially clean),
+#: "dlib-native" (the same network on dlib's own runtime, the reference; slow). "onnx" is the old name of "dlib".
+EmbedderName = Literal["mobilefacenet", "dlib", "dlib-native", "onnx"]
 _F32 = npt.NDArray[np.float32]
+
+#: Embedder -> (template tag, dimension, calibration key, flip TTA by default). Tags change when the
+#: vectors do: "dlib@1" were raw dlib descriptors, "dlib@2" are the same unit-normalised (cosine).
+EMBEDDERS: dict[str, tuple[str, int, str, bool]] = {
+    # flip TTA: +0.3 pt DevTest for dlib; none for MobileFaceNet (99.2% both ways), so not worth 2x the time
+    "mobilefacenet": ("mobilefacenet@1", 192, "mobilefacenet", False),
+    "dlib": ("dlib@2", 128, "dlib", True),
+    "dlib-native": ("dlib@2", 128, "dlib", True),
+}
 
 # Detector score that maps to a 0.63 confidence cue in the quality score.
 _CONFIDENCE_SCALE = {"hog": 0.5, "cnn": 0.3, "blazeface": 0.3}
@@ -47,15 +58,20 @@ class Engine:
     """Face detection, landmarks, alignment, quality and 128-D embeddings in one object.
 
     Args:
-        detector: ``"hog"`` (dlib HOG, fast, frontal faces), ``"cnn"`` (MMOD CNN ported to
-            onnxruntime: finds small and turned faces, slower) or ``"blazeface"`` (MediaPipe's
-            full-range BlazeFace, a few ms a frame; needs the ``faceplane[mediapipe]`` extra).
+        detector: ``"hog"`` (dlib HOG, frontal faces, ~120 ms a 640x480 frame at upsample 1),
+            ``"cnn"`` (MMOD CNN ported to onnxruntime: finds small and turned faces, slower) or
+            ``"blazeface"`` (MediaPipe's full-range BlazeFace from the model store, ~6 ms a frame;
+            faces narrower than ~1/15 of the frame are missed: see ``detect_width``).
         landmarks: 5 (default; free licence) or 68 (iBUG 300-W terms: non-commercial).
         upsample: times the image is doubled before detection (finds smaller faces).
         min_face_px: drop detections narrower than this.
-        embedder: ``"onnx"`` (our port, fast, batched) or ``"dlib"`` (dlib's own, the reference).
-        flip_tta: also embed the mirrored chip and average the two (default). Twice the embedding
-            cost, and it is what lifts LFW View 1 DevTest from 98.8% to 99.1% (bench/lfw_verify.py).
+        embedder: ``"mobilefacenet"`` (default; 192-D, from the model store: ``faceplane models install``),
+            ``"dlib"`` (dlib's ResNet on our ONNX port, 128-D, CC0 weights) or ``"dlib-native"`` (dlib's
+            own runtime, the reference). Every embedder returns unit-length vectors, so the Euclidean
+            distance ranks like the cosine distance: ``d = sqrt(2 - 2 cos)``.
+        flip_tta: also embed the mirrored chip and average the two. ``None`` (default): on for dlib
+            (98.8% -> 99.1% LFW View 1 DevTest), off for MobileFaceNet (no gain; bench/lfw_verify.py).
+        device: ``"cpu"`` or ``"cuda"`` (onnxruntime's CUDA provider: ``faceplane[gpu]``) for the ONNX models.
         num_threads: onnxruntime threads per model (0 = one per core).
         max_pixels: decompression-bomb limit for decoded images.
         detect_width: detect on a copy shrunk to this width (0 = full size); landmarks, chips and
@@ -76,16 +92,20 @@ class Engine:
         landmarks: int = 5,
         upsample: int = 1,
         min_face_px: int = 0,
-        embedder: EmbedderName = "onnx",
-        flip_tta: bool = True,
+        embedder: EmbedderName = "mobilefacenet",
+        flip_tta: bool | None = None,
+        device: str = "cpu",
         num_threads: int = 0,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         detect_width: int = 0,
     ) -> None:
         if detector not in _CONFIDENCE_SCALE:
             raise InvalidArgumentError(f"detector must be one of {sorted(_CONFIDENCE_SCALE)}, got {detector!r}")
-        if embedder not in ("onnx", "dlib"):
-            raise InvalidArgumentError(f"embedder must be 'onnx' or 'dlib', got {embedder!r}")
+        embedder = "dlib" if embedder == "onnx" else embedder
+        if embedder not in EMBEDDERS:
+            raise InvalidArgumentError(f"embedder must be one of {sorted(EMBEDDERS)}, got {embedder!r}")
+        if device not in ("cpu", "cuda"):
+            raise InvalidArgumentError(f"device must be 'cpu' or 'cuda', got {device!r}")
         if min(upsample, min_face_px, num_threads, detect_width) < 0:
             raise InvalidArgumentError(
                 "upsample, min_face_px, num_threads and detect_width must be >= 0; got "
@@ -95,7 +115,8 @@ class Engine:
         self.upsample = upsample
         self.min_face_px = min_face_px
         self.embedder_name: EmbedderName = embedder
-        self.flip_tta = flip_tta
+        self.flip_tta = EMBEDDERS[embedder][3] if flip_tta is None else bool(flip_tta)
+        self.device = device
         self.num_threads = num_threads
         self.max_pixels = max_pixels
         self.detect_width = detect_width
@@ -111,6 +132,21 @@ class Engine:
         self.embed_chips(np.zeros((1, 150, 150, 3), np.uint8))
 
     @property
+    def embedding_model(self) -> str:
+        """``name@version`` of the embeddings this engine makes (what gallery templates record)."""
+        return EMBEDDERS[self.embedder_name][0]
+
+    @property
+    def embedding_dim(self) -> int:
+        """Length of this engine's embeddings (128 for dlib, 192 for MobileFaceNet)."""
+        return EMBEDDERS[self.embedder_name][1]
+
+    @property
+    def calibration_key(self) -> str:
+        """The entry of ``models/calibration.json`` measured for this engine's embedder."""
+        return EMBEDDERS[self.embedder_name][2]
+
+    @property
     def landmark_points(self) -> int:
         """5 or 68: the landmark model this engine runs."""
         return self._shape.points
@@ -123,9 +159,13 @@ class Engine:
                 if self.detector_name == "hog":
                     self._detector = HogDetector(upsample=self.upsample)
                 elif self.detector_name == "blazeface":
-                    from .models.blazeface import BlazeFaceDetector
+                    from .models.blazeface_onnx import BlazeFaceOnnx
+                    from .models.mobilefacenet import providers_for
+                    from .models.store import model_path
 
-                    self._detector = BlazeFaceDetector(model="full")
+                    self._detector = BlazeFaceOnnx(
+                        model_path("blazeface"), num_threads=self.num_threads, providers=providers_for(self.device)
+                    )
                 else:
                     from .models.mmod import MMODDetector
 
@@ -135,10 +175,16 @@ class Engine:
     def _get_embedder(self) -> object:
         with self._lock:
             if self._embedder is None:
-                if self.embedder_name == "onnx":
+                if self.embedder_name == "mobilefacenet":
+                    from .models.mobilefacenet import MobileFaceNet, providers_for
+
+                    self._embedder = MobileFaceNet(num_threads=self.num_threads, providers=providers_for(self.device))
+                elif self.embedder_name == "dlib":
+                    from .models.mobilefacenet import providers_for
                     from .models.resnet import ResNetDescriptor
 
-                    self._embedder = ResNetDescriptor(num_threads=self.num_threads)
+                    providers = providers_for(self.device)
+                    self._embedder = ResNetDescriptor(num_threads=self.num_threads, providers=providers)
                 else:
                     from .models.dlib_models import DlibDescriptor
 
@@ -195,17 +241,19 @@ class Engine:
         return np.asarray(boxes, np.float32) * np.float32(scale), scores
 
     def embed_chips(self, chips: npt.NDArray[np.uint8]) -> _F32:
-        """(N, 150, 150, 3) uint8 aligned chips -> (N, 128) float32 embeddings, in one batch."""
+        """(N, 150, 150, 3) uint8 aligned chips -> (N, D) float32 unit-length embeddings, in one batch."""
         chips = np.asarray(chips)
         if chips.ndim != 4 or chips.shape[1:] != (150, 150, 3) or chips.dtype != np.uint8:
             raise InvalidArgumentError(f"chips must be (N, 150, 150, 3) uint8, got {chips.shape} {chips.dtype}")
         if len(chips) == 0:
-            return np.zeros((0, 128), np.float32)
+            return np.zeros((0, self.embedding_dim), np.float32)
+        from .models.mobilefacenet import normalize
+
         embedder = self._get_embedder()
         emb = embedder.compute(chips)  # type: ignore[attr-defined]
         if self.flip_tta:
-            emb = (emb + embedder.compute(np.ascontiguousarray(chips[:, :, ::-1]))) / 2.0  # type: ignore[attr-defined]
-        return np.asarray(emb, np.float32)
+            emb = emb + embedder.compute(np.ascontiguousarray(chips[:, :, ::-1]))  # type: ignore[attr-defined]
+        return normalize(emb)
 
     def analyze(self, image: ImageInput) -> Faces:
         """Detect every face and embed it: boxes, scores, landmarks, quality and embeddings."""
@@ -242,14 +290,15 @@ class Engine:
         for label, faces in (("first", faces_a), ("second", faces_b)):
             if len(faces) == 0:
                 raise NoFaceError(f"no face found in the {label} image")
-        return verify_embeddings(faces_a.embedding[0], faces_b.embedding[0], threshold=threshold, far=far)
+        return verify_embeddings(
+            faces_a.embedding[0], faces_b.embedding[0], threshold=threshold, far=far, model=self.calibration_key
+        )
 
-    @staticmethod
     def verify_faces(
-        a: Faces | Sequence[float], b: Faces | Sequence[float], *, far: float | None = None,
+        self, a: Faces | Sequence[float], b: Faces | Sequence[float], *, far: float | None = None,
         threshold: float | None = None,
     ) -> Match:
-        """Verify two already-analyzed faces (first row of each) or two raw embeddings."""
+        """Verify two already-analyzed faces (first row of each) or two embeddings of this engine's model."""
         emb_a = a.embedding[0] if isinstance(a, Faces) else np.asarray(a, np.float32)
         emb_b = b.embedding[0] if isinstance(b, Faces) else np.asarray(b, np.float32)
-        return verify_embeddings(emb_a, emb_b, far=far, threshold=threshold)
+        return verify_embeddings(emb_a, emb_b, far=far, threshold=threshold, model=self.calibration_key)

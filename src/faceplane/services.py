@@ -33,7 +33,6 @@ from .pipeline import Engine
 from .pose import head_pose
 from .retention import RetentionJob, RetentionReport
 from .types import Faces, Match
-from .verify import load_calibration
 from .video.engine import CameraSummary, VideoEngine
 from .video.sources import SourceStatus
 
@@ -408,10 +407,15 @@ class Services:
         return _file_below(Path(self.settings.data_dir) / "evidence", relative, "evidence frame")
 
     # -- liveness and trusted verification --------------------------------------------------------
+    def _embedding_options(self) -> dict[str, Any]:
+        """Engines made here embed like the gallery's, so their faces can be compared with its templates."""
+        main = self.gallery.engine
+        return {"embedder": main.embedder_name, "flip_tta": main.flip_tta, "device": main.device}
+
     def _engine_68(self) -> Engine:
         with self._lock:
             if self._engine68 is None:
-                self._engine68 = Engine(landmarks=68)
+                self._engine68 = Engine(landmarks=68, **self._embedding_options())
             return self._engine68
 
     def _checker(self) -> LivenessChecker:
@@ -420,7 +424,7 @@ class Services:
                 # A kiosk face fills a good part of the frame: found at 320 px it is found in 4x more frames
                 # of a head turn than at full size (HOG misses half-profiles there), in 40 ms instead of 230;
                 # the landmarks and cues are still measured on the full frame.
-                engine = Engine(landmarks=68, detect_width=LIVENESS_DETECT_WIDTH)
+                engine = Engine(landmarks=68, detect_width=LIVENESS_DETECT_WIDTH, **self._embedding_options())
                 engine.warm_up()  # the session's first frames set the resting pose: they must not wait for models
                 self._liveness = LivenessChecker(engine, redact=self.settings.redact_snapshots)
             return self._liveness
@@ -456,7 +460,7 @@ class Services:
         _, embeddings = self.gallery.store.embeddings_of(person_id)
         if capture.embedding is not None and len(embeddings):
             distance = float(np.linalg.norm(embeddings - capture.embedding, axis=1).min())
-            threshold = load_calibration().threshold(self.settings.liveness_far)
+            threshold = self.gallery.calibration.threshold(self.settings.liveness_far)
             if distance > threshold:
                 reasons.append(f"not {person.display_name}: distance {distance:.3f} > {threshold:.3f}")
         elif not len(embeddings):

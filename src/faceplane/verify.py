@@ -108,8 +108,12 @@ class Calibration:
 
 
 @lru_cache(maxsize=4)
-def load_calibration(model: str = "dlib_resnet_v1") -> Calibration:
-    """The stored calibration of ``model`` (from ``faceplane/models/calibration.json``)."""
+def load_calibration(model: str = "mobilefacenet") -> Calibration:
+    """The stored calibration of ``model`` (from ``faceplane/models/calibration.json``).
+
+    Keys: ``"mobilefacenet"`` and ``"dlib"`` (unit-length embeddings, the engines' output), and
+    ``"dlib_resnet_v1"`` (raw dlib descriptors, galleries made before embeddings were normalised).
+    """
     try:
         text = resources.files("faceplane.models").joinpath("calibration.json").read_text("utf-8")
         entry = json.loads(text)[model]
@@ -125,19 +129,25 @@ def load_calibration(model: str = "dlib_resnet_v1") -> Calibration:
 
 
 def verify_embeddings(
-    a: npt.ArrayLike, b: npt.ArrayLike, *, threshold: float | None = None, far: float | None = None
+    a: npt.ArrayLike,
+    b: npt.ArrayLike,
+    *,
+    threshold: float | None = None,
+    far: float | None = None,
+    model: str = "mobilefacenet",
 ) -> Match:
     """Decide whether two embeddings are the same person.
 
     Args:
-        a, b: (128,) embeddings.
+        a, b: (D,) embeddings of the same model.
+        model: whose calibration to use (:attr:`faceplane.Engine.calibration_key`).
         threshold: an explicit distance threshold; overrides ``far``.
         far: a calibrated false-accept rate (e.g. ``1e-2``); ``None`` = best-accuracy threshold.
     """
     if threshold is not None and threshold <= 0:
         raise InvalidArgumentError(f"threshold must be positive, got {threshold}")
     dist = float(face_distance(np.ravel(a), np.ravel(b))[0, 0])
-    thr = threshold if threshold is not None else load_calibration().threshold(far)
+    thr = threshold if threshold is not None else load_calibration(model).threshold(far)
     return Match(distance=dist, threshold=float(thr), is_match=dist <= thr, far_target=None if threshold else far)
 
 

@@ -42,6 +42,7 @@ from ..config import CameraConfig
 from ..errors import InvalidArgumentError, NotFoundError
 from ..events import Event, EventBus
 from ..gallery.records import Identification
+from ..verify import Calibration
 from ..video.analyzer import AnalyzerSettings
 from ..video.sources import SourceStatus
 
@@ -85,9 +86,9 @@ class GalleryServer:
 
     def __init__(self, path: str, index: str, template_key: bytes | None, index_options: dict[str, Any]) -> None:
         from ..gallery.gallery import Gallery
-        from ..pipeline import Engine
 
-        self.gallery = Gallery.open(path, index=index, engine=Engine(), template_key=template_key, **index_options)
+        # the gallery's own embedder ("auto"): the API process opened the same store with the same model
+        self.gallery = Gallery.open(path, index=index, template_key=template_key, **index_options)
         self._seen = self.gallery.store.generation
 
     def _fresh(self) -> None:
@@ -113,14 +114,17 @@ class GalleryServer:
     def check_collection(self, name: str) -> None:
         self.gallery.store.collection_id(name)
 
+    def calibration(self) -> Calibration:
+        return self.gallery.calibration
+
 
 class Embedder:
     """Embeds face chips from many cameras in shared batches (an async actor: calls overlap)."""
 
-    def __init__(self, wait_ms: float = 5.0, max_batch: int = 128) -> None:
+    def __init__(self, wait_ms: float = 5.0, max_batch: int = 128, embedder: str = "mobilefacenet") -> None:
         from ..pipeline import Engine
 
-        self.engine = Engine(num_threads=1)
+        self.engine = Engine(num_threads=1, embedder=embedder)  # type: ignore[arg-type]
         self.wait_s = wait_ms / 1000
         self.max_batch = max_batch
         self._pending: list[tuple[npt.NDArray[np.uint8], asyncio.Future[npt.NDArray[np.float32]]]] = []
@@ -199,6 +203,7 @@ class _RemoteGallery:
         self._gallery = gallery
         self.store = _RemoteStore(gallery)
         self.index = _RemoteIndex(gallery)
+        self.calibration = _ray().get(gallery.calibration.remote(), timeout=_CALL_TIMEOUT_S)
 
     def search(self, embeddings: npt.NDArray[np.float32], *, k: int) -> list[Identification]:
         return list(_ray().get(self._gallery.search.remote(embeddings, k), timeout=_CALL_TIMEOUT_S))
@@ -341,6 +346,7 @@ class RayVideoCluster:
         template_key: bytes | None = None,
         redact: tuple[bool, bool] = (True, True),
         analyzer: AnalyzerSettings | None = None,
+        embedder: str = "mobilefacenet",
     ) -> None:
         ray = _ray()
         if not ray.is_initialized():
@@ -356,7 +362,8 @@ class RayVideoCluster:
         gallery = ray.remote(GalleryServer).options(**restart, num_cpus=0, scheduling_strategy=here)
         self.gallery = gallery.remote(gallery_path, index, template_key, dict(index_options or {}))
         self.embedders = [
-            ray.remote(Embedder).options(**restart, num_cpus=0, max_concurrency=256).remote() for _ in range(embedders)
+            ray.remote(Embedder).options(**restart, num_cpus=0, max_concurrency=256).remote(embedder=embedder)
+            for _ in range(embedders)
         ]
         self._workers: dict[str, _Handle] = {}
         self._lock = threading.Lock()

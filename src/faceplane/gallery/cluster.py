@@ -19,10 +19,10 @@ __all__ = ["cluster_embeddings"]
 def cluster_embeddings(
     embeddings: npt.ArrayLike, *, threshold: float = 0.5, min_size: int = 2
 ) -> npt.NDArray[np.int64]:
-    """Cluster labels of (N, 128) embeddings.
+    """Cluster labels of (N, D) embeddings.
 
     Args:
-        embeddings: (N, 128) face embeddings.
+        embeddings: (N, D) face embeddings of one model.
         threshold: link faces closer than this (tighter than the 1:1 threshold keeps clusters pure).
         min_size: clusters smaller than this are labelled -1 (a one-off stranger, not recurring).
 
@@ -34,8 +34,8 @@ def cluster_embeddings(
         [0, 0, 0]
     """
     emb = np.asarray(embeddings, np.float64)
-    if emb.ndim != 2 or (emb.size and emb.shape[1] != 128):
-        raise InvalidArgumentError(f"embeddings must be (N, 128), got shape {emb.shape}")
+    if emb.ndim != 2:
+        raise InvalidArgumentError(f"embeddings must be (N, D), got shape {emb.shape}")
     if threshold <= 0 or min_size < 1:
         raise InvalidArgumentError(f"threshold must be > 0 and min_size >= 1, got {threshold}, {min_size}")
     if len(emb) == 0:

@@ -26,11 +26,13 @@ from typing import Any, Literal, TextIO
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import FaceplaneError, InvalidArgumentError, NotFoundError
+from ..errors import FaceplaneError, InvalidArgumentError, ModelError, NotFoundError
 from ..images import ImageInput, encode_jpeg
-from ..pipeline import Engine
-from ..verify import load_calibration
+from ..models.catalog import embedding_dim
+from ..pipeline import EMBEDDERS, Engine
+from ..verify import Calibration, load_calibration
 from .index import VectorIndex, make_index
+from .migrate import upgrade_legacy
 from .records import (
     Candidate,
     Collection,
@@ -88,14 +90,25 @@ def _sha256(source: ImageInput) -> str | None:
     return None
 
 
-def _mixed_identities(embeddings: npt.NDArray[np.float32]) -> str:
+def embedder_for(model: str) -> str:
+    """The :class:`~faceplane.Engine` embedder that makes ``model`` (a template tag such as ``"dlib@2"``).
+
+    Raises:
+        ModelError: no embedder of this faceplane makes it.
+    """
+    for name, (tag, *_rest) in EMBEDDERS.items():
+        if tag == model and name != "dlib-native":
+            return name
+    raise ModelError(f"no embedder makes {model!r} embeddings; this faceplane has {sorted(EMBEDDERS)}")
+
+
+def _mixed_identities(embeddings: npt.NDArray[np.float32], threshold: float) -> str:
     """A reason when some accepted photo matches none of the others of the batch, else ``""``."""
     if len(embeddings) < 2:
         return ""
     dist = np.linalg.norm(embeddings[:, None, :] - embeddings[None, :, :], axis=2)
     np.fill_diagonal(dist, np.inf)
     nearest = dist.min(axis=1)
-    threshold = load_calibration().best_accuracy_threshold
     if float(nearest.max()) <= threshold:
         return ""
     odd = [int(i) + 1 for i in np.flatnonzero(nearest > threshold)]
@@ -117,10 +130,15 @@ class FaceSightings:
 class Gallery:
     """People and their face templates, searchable 1:N.
 
+    A gallery holds the embeddings of one model (``store.embedding_model``): the engine must make
+    the same ones, so a search never compares two models' vectors. ``faceplane gallery migrate``
+    (:func:`faceplane.gallery.migrate.migrate_gallery`) re-embeds a gallery for another model.
+
     Args:
         store: the source of truth.
         index: the vector index (default: exact numpy search, rebuilt from the store).
-        engine: the face pipeline used for photos (default :class:`~faceplane.Engine`).
+        engine: the face pipeline used for photos (default: an :class:`~faceplane.Engine` with the
+            embedder of the store's model).
         threshold: a fixed open-set distance threshold. Default: chosen per search for a
             false-positive identification rate of ``fpir`` given how many people are searched
             (the 1:1 threshold at FAR = fpir / people, from the calibrated FAR curve).
@@ -139,13 +157,21 @@ class Gallery:
         state_dir: str | Path | None = None,
     ) -> None:
         self.store = store
-        self.index: VectorIndex = index if index is not None else make_index("exact")
-        self.engine = engine if engine is not None else Engine()
+        upgrade_legacy(store)  # raw dlib (dlib@1) -> unit length (dlib@2): exact, needs no photos
+        self.engine = engine if engine is not None else Engine(embedder=embedder_for(store.embedding_model))  # type: ignore[arg-type]
+        if self.engine.embedding_model != store.embedding_model:
+            raise ModelError(
+                f"this gallery holds {store.embedding_model} templates and the engine makes "
+                f"{self.engine.embedding_model} embeddings: re-embed it with `faceplane gallery migrate --to "
+                f"{self.engine.embedder_name}` (or use embedder = {embedder_for(store.embedding_model)!r})"
+            )
+        self.index: VectorIndex = index if index is not None else make_index("exact", dim=store.embedding_dim)
         self.fixed_threshold = float(threshold) if threshold is not None else None
         self.fpir = fpir
-        load_calibration().threshold_for_fpir(fpir, 1)  # fail now, not at the first search
+        self.calibration: Calibration = load_calibration(self.engine.calibration_key)
+        self.calibration.threshold_for_fpir(fpir, 1)  # fail now, not at the first search
         # 1:1 "is this the same person?" for duplicate checks at enrollment
-        self.duplicate_threshold = load_calibration().threshold(1e-3)
+        self.duplicate_threshold = self.calibration.threshold(1e-3)
         self._state_dir = Path(state_dir) if state_dir is not None else None
         self._threshold_cache: tuple[tuple[int, tuple[str, ...] | None], float] | None = None
         self._sync_index()
@@ -158,11 +184,19 @@ class Gallery:
         index: str = "exact",
         engine: Engine | None = None,
         template_key: bytes | None = None,
+        embedder: str = "auto",
+        detector: str = "hog",
+        device: str = "cpu",
         **index_options: Any,
     ) -> Gallery:
         """Open (or create) the gallery in ``data_dir``: ``faceplane.db`` plus the index's files.
 
         Args:
+            engine: the pipeline for photos; it must make the gallery's embeddings. Default: one
+                with the gallery's embedder (``embedder``).
+            embedder: without an engine: ``"auto"`` (an existing gallery's own model, MobileFaceNet
+                for a new one), or an embedder name, which an existing gallery must hold.
+            detector, device: the face detector and device of the engine made here (without ``engine``).
             template_key: 32 bytes (:func:`~faceplane.gallery.crypto.parse_template_key`): embeddings and
                 thumbnails in ``faceplane.db`` are encrypted with it (see :class:`SqliteStore`). Not covered:
                 the vectors in RAM, the files a FAISS index saves (``index.faiss/``) and Milvus's storage.
@@ -178,12 +212,20 @@ class Gallery:
             index_options.setdefault("uri", str(root / "milvus.db"))
         if template_key is not None and index != "exact":
             logger.warning("template_key encrypts faceplane.db only: the %s index stores its vectors in clear", index)
-        return cls(
-            store=SqliteStore(root / "faceplane.db", key=template_key),
-            index=make_index(index, **index_options),
-            engine=engine,
-            state_dir=root,
-        )
+        if engine is None and embedder != "auto":
+            engine = Engine(embedder=embedder, detector=detector, device=device)  # type: ignore[arg-type]
+        new_model = engine.embedding_model if engine is not None else EMBEDDERS["mobilefacenet"][0]
+        store = SqliteStore(root / "faceplane.db", key=template_key, model=new_model)
+        try:
+            upgrade_legacy(store)
+            if engine is None:
+                name = embedder_for(store.embedding_model)
+                engine = Engine(embedder=name, detector=detector, device=device)  # type: ignore[arg-type]
+            dim = embedding_dim(store.embedding_model)
+            return cls(store=store, index=make_index(index, dim=dim, **index_options), engine=engine, state_dir=root)
+        except BaseException:
+            store.close()
+            raise
 
     # -- index consistency -------------------------------------------------------------------------
 
@@ -290,9 +332,11 @@ class Gallery:
         search). ``threshold`` defaults to the calibrated FAR 1e-3 distance.
         """
         probe = np.asarray(embedding, np.float32).reshape(-1)
-        if probe.shape != (128,):
-            raise InvalidArgumentError(f"find_face needs one (128,) embedding, got {np.shape(embedding)}")
-        limit = threshold if threshold is not None else load_calibration().threshold(1e-3)
+        if probe.shape != (self.store.embedding_dim,):
+            raise InvalidArgumentError(
+                f"find_face needs one ({self.store.embedding_dim},) embedding, got {np.shape(embedding)}"
+            )
+        limit = threshold if threshold is not None else self.calibration.threshold(1e-3)
         templates: list[int] = []
         for ids, emb in self.store.iter_embeddings():
             templates.extend(int(i) for i in ids[np.linalg.norm(emb - probe, axis=1) <= limit])
@@ -335,7 +379,7 @@ class Gallery:
         if person is None and not (name and name.strip()):
             raise InvalidArgumentError("enrolling a new person needs a name")
         embeddings, qualities, hashes, thumbs, rejected = self._accepted_faces(images, gate)
-        mixed = _mixed_identities(embeddings)
+        mixed = _mixed_identities(embeddings, self.calibration.best_accuracy_threshold)
         if mixed:  # storing two people under one name would poison every later search
             return EnrollReport(person=person, rejected=[*rejected, Rejection("*", [mixed])])
         duplicates = self._duplicates(embeddings, exclude_person=person.id if person else None)
@@ -371,7 +415,7 @@ class Gallery:
         qualities: Sequence[float] | None = None,
         expires_at: float | None = None,
     ) -> EnrollReport:
-        """Enroll precomputed (N, 128) embeddings (e.g. from ``faceplane embed``) for one person.
+        """Enroll precomputed (N, D) embeddings of the gallery's model (``faceplane embed``) for one person.
 
         No quality gate or duplicate check runs: the caller vouches for the faces.
         """
@@ -421,7 +465,7 @@ class Gallery:
             qualities.append(float(faces.quality[0]))
             hashes.append(digest)
         if not chips:
-            return np.zeros((0, 128), np.float32), [], [], [], rejected
+            return np.zeros((0, self.store.embedding_dim), np.float32), [], [], [], rejected
         stacked = np.stack(chips)
         return self.engine.embed_chips(stacked), qualities, hashes, [encode_jpeg(c) for c in stacked], rejected
 
@@ -491,7 +535,7 @@ class Gallery:
         if self._threshold_cache is None or self._threshold_cache[0] != key:
             # counting people (not templates) per search: list_collections() joins every template (~30 ms at 100k)
             people = self.store.count_people(collections)
-            self._threshold_cache = (key, load_calibration().threshold_for_fpir(self.fpir, people))
+            self._threshold_cache = (key, self.calibration.threshold_for_fpir(self.fpir, people))
         return self._threshold_cache[1]
 
     @staticmethod
@@ -619,12 +663,17 @@ class Gallery:
             raise InvalidArgumentError(f"{len(emb)} embeddings but {len(chips)} chips")
         return self.store.add_unknown(emb, [source] * len(emb), [encode_jpeg(c) for c in chips])
 
-    def cluster_unknown(self, *, threshold: float = 0.5, min_size: int = 2) -> list[UnknownCluster]:
-        """Re-cluster all unknown faces; returns the clusters, largest first."""
+    def cluster_unknown(self, *, threshold: float | None = None, min_size: int = 2) -> list[UnknownCluster]:
+        """Re-cluster all unknown faces; returns the clusters, largest first.
+
+        ``threshold`` defaults to the calibrated 1:1 threshold at FAR 3e-4 of the gallery's model
+        (0.49 for raw dlib descriptors, the old fixed default 0.5).
+        """
         from .cluster import cluster_embeddings
 
         rows, emb = self.store.unknown_faces()
-        labels = cluster_embeddings(emb, threshold=threshold, min_size=min_size)
+        limit = threshold if threshold is not None else self.calibration.threshold_at_far(3e-4)
+        labels = cluster_embeddings(emb, threshold=limit, min_size=min_size)
         self.store.set_clusters([r["id"] for r in rows], [int(x) if x >= 0 else None for x in labels])
         clusters = []
         for label in range(int(labels.max()) + 1 if len(labels) else 0):

@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import InvalidArgumentError, NotFoundError
-from ..types import EMBEDDING_DIM
+from ..models.catalog import LEGACY_MODEL, embedding_dim
 from .crypto import TemplateCipher
 from .records import Collection, Consent, Person, Template
 
@@ -103,9 +103,9 @@ def _template(row: sqlite3.Row) -> Template:
     )
 
 
-def _embeddings(blobs: Iterable[bytes]) -> npt.NDArray[np.float32]:
-    """(N, 128) float32 from stored little-endian float32 blobs."""
-    return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(-1, EMBEDDING_DIM).astype(np.float32)
+def _embeddings(blobs: Iterable[bytes], dim: int) -> npt.NDArray[np.float32]:
+    """(N, dim) float32 from stored little-endian float32 blobs."""
+    return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(-1, dim).astype(np.float32)
 
 
 def _seal(cipher: TemplateCipher | None, column: str, row_id: int, value: bytes | None) -> bytes | None:
@@ -155,6 +155,9 @@ class SqliteStore:
         path: the database file (created with its folder), or ``":memory:"``.
         key: 32 bytes: encrypt embeddings and thumbnails at rest (a clear store with data is
             encrypted now, once). None: a clear store; an encrypted one refuses to open.
+        model: the embedding model (``name@version``) a new store is made for. An existing store keeps
+            the model it was made with (:attr:`embedding_model`; galleries made before models were
+            recorded hold raw dlib descriptors, ``"dlib@1"``); the gallery refuses to mix them.
 
     Raises:
         InvalidArgumentError: another schema version; an encrypted store and no key or the wrong key.
@@ -166,7 +169,7 @@ class SqliteStore:
         'Ada'
     """
 
-    def __init__(self, path: str | Path, *, key: bytes | None = None) -> None:
+    def __init__(self, path: str | Path, *, key: bytes | None = None, model: str = "mobilefacenet@1") -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -186,6 +189,7 @@ class SqliteStore:
             db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
             if "purpose" not in {r["name"] for r in db.execute("PRAGMA table_info(people)")}:
                 db.execute("ALTER TABLE people ADD COLUMN purpose TEXT")  # galleries made before watchlist reasons
+            self._add_model_columns(db, model)
         found = int(self._meta("schema_version"))
         if found != _SCHEMA_VERSION:
             raise InvalidArgumentError(f"{self.path}: schema version {found}, this faceplane reads {_SCHEMA_VERSION}")
@@ -195,6 +199,30 @@ class SqliteStore:
         except BaseException:
             self._db.close()
             raise
+
+    @staticmethod
+    def _add_model_columns(db: sqlite3.Connection, model: str) -> None:
+        """Record the embedding model: per store (meta) and per template; columns for a migration."""
+        embedding_dim(model)  # an unknown model fails before anything is written
+        columns = {r["name"] for r in db.execute("PRAGMA table_info(templates)")}
+        if "model" not in columns:  # galleries made before models were recorded: raw dlib descriptors
+            db.execute(f"ALTER TABLE templates ADD COLUMN model TEXT NOT NULL DEFAULT '{LEGACY_MODEL}'")
+        for table in ("templates", "unknown_faces"):
+            if "embedding_next" not in {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN embedding_next BLOB")  # gallery migrate
+        if db.execute("SELECT 1 FROM meta WHERE key = 'embedding_model'").fetchone() is None:
+            used = db.execute("SELECT 1 FROM templates UNION ALL SELECT 1 FROM unknown_faces LIMIT 1").fetchone()
+            db.execute("INSERT INTO meta VALUES ('embedding_model', ?)", (LEGACY_MODEL if used else model,))
+
+    @property
+    def embedding_model(self) -> str:
+        """``name@version`` of the embedding model every template of this store was made with."""
+        return self._meta("embedding_model")
+
+    @property
+    def embedding_dim(self) -> int:
+        """Length of this store's embeddings."""
+        return embedding_dim(self.embedding_model)
 
     # -- plumbing ----------------------------------------------------------------------------------
 
@@ -462,8 +490,9 @@ class SqliteStore:
     ) -> list[int]:
         """Store templates of one person in one transaction; returns their ids."""
         emb = np.asarray(embeddings, np.float32)
-        if emb.ndim != 2 or emb.shape[1] != EMBEDDING_DIM or not np.isfinite(emb).all():
-            raise InvalidArgumentError(f"embeddings must be finite (N, {EMBEDDING_DIM}), got {emb.shape}")
+        dim, model = self.embedding_dim, self.embedding_model
+        if emb.ndim != 2 or emb.shape[1] != dim or not np.isfinite(emb).all():
+            raise InvalidArgumentError(f"embeddings must be finite (N, {dim}) for {model}, got {emb.shape}")
         thumbs = list(thumbnails) if thumbnails is not None else [None] * len(emb)
         if not (len(qualities) == len(image_sha256) == len(thumbs) == len(emb)):
             raise InvalidArgumentError("embeddings, qualities, hashes and thumbnails must have the same length")
@@ -477,8 +506,8 @@ class SqliteStore:
             for vec, q, sha, thumb in zip(emb, qualities, image_sha256, thumbs, strict=True):
                 tid += 1
                 db.execute(
-                    "INSERT INTO templates (id, person_id, embedding, quality, image_sha256, thumbnail, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO templates (id, person_id, embedding, quality, image_sha256, thumbnail, created_at, "
+                    "model) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         tid,
                         int(person_id),
@@ -487,6 +516,7 @@ class SqliteStore:
                         sha,
                         _seal(self._cipher, "templates/thumbnail", tid, thumb),
                         now,
+                        model,
                     ),
                 )
                 ids.append(tid)
@@ -534,7 +564,8 @@ class SqliteStore:
             if not rows:
                 return
             ids = np.array([r[0] for r in rows], np.int64)
-            emb = _embeddings(_reveal(self._cipher, "templates/embedding", r[0], r[1]) for r in rows)
+            blobs = (_reveal(self._cipher, "templates/embedding", r[0], r[1]) for r in rows)
+            emb = _embeddings(blobs, self.embedding_dim)
             yield ids, emb.astype(np.float32)
             last = int(ids[-1])
 
@@ -553,14 +584,16 @@ class SqliteStore:
         return out
 
     def embeddings_of(self, person_id: int) -> tuple[list[Template], npt.NDArray[np.float32]]:
-        """A person's templates and their (N, 128) embeddings."""
+        """A person's templates and their (N, D) embeddings."""
         rows = self._query(
             "SELECT id, person_id, quality, image_sha256, created_at, embedding FROM templates "
             "WHERE person_id = ? ORDER BY id",
             (int(person_id),),
         )
         templates = [_template(r) for r in rows]
-        emb = _embeddings(_reveal(self._cipher, "templates/embedding", r["id"], r["embedding"]) for r in rows)
+        emb = _embeddings(
+            (_reveal(self._cipher, "templates/embedding", r["id"], r["embedding"]) for r in rows), self.embedding_dim
+        )
         return templates, emb.astype(np.float32)
 
     # -- unknown faces (for clustering) ----------------------------------------------------------------
@@ -569,7 +602,9 @@ class SqliteStore:
         self, embeddings: npt.NDArray[np.float32], sources: Sequence[str], thumbnails: Sequence[bytes | None]
     ) -> list[int]:
         """Keep faces that matched nobody, for clustering into recurring strangers."""
-        emb = np.asarray(embeddings, np.float32).reshape(-1, EMBEDDING_DIM)
+        emb = np.asarray(embeddings, np.float32)
+        if emb.ndim != 2 or emb.shape[1] != self.embedding_dim:
+            raise InvalidArgumentError(f"embeddings must be (N, {self.embedding_dim}), got shape {emb.shape}")
         ids: list[int] = []
         now = time.time()
         with self._tx() as db:
@@ -590,13 +625,14 @@ class SqliteStore:
         return ids
 
     def unknown_faces(self, *, cluster_id: int | None = None) -> tuple[list[sqlite3.Row], npt.NDArray[np.float32]]:
-        """Rows (id, source, seen_at, cluster_id) and (N, 128) embeddings of unknown faces."""
+        """Rows (id, source, seen_at, cluster_id) and (N, D) embeddings of unknown faces."""
         sql = "SELECT id, source, seen_at, cluster_id, embedding FROM unknown_faces"
         rows = self._query(
             sql + " WHERE cluster_id = ? ORDER BY id" if cluster_id is not None else sql + " ORDER BY id",
             (cluster_id,) if cluster_id is not None else (),
         )
-        emb = _embeddings(_reveal(self._cipher, "unknown_faces/embedding", r["id"], r["embedding"]) for r in rows)
+        blobs = (_reveal(self._cipher, "unknown_faces/embedding", r["id"], r["embedding"]) for r in rows)
+        emb = _embeddings(blobs, self.embedding_dim)
         return rows, emb.astype(np.float32)
 
     def set_clusters(self, face_ids: Sequence[int], cluster_ids: Sequence[int | None]) -> None:

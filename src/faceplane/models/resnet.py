@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -280,11 +280,18 @@ class ResNetDescriptor:
         (2, 128)
     """
 
-    def __init__(self, *, weights_path: str | os.PathLike | None = None, num_threads: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        weights_path: str | os.PathLike | None = None,
+        num_threads: int = 0,
+        providers: Sequence[str] = ("CPUExecutionProvider",),
+    ) -> None:
         if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 0:
             raise InvalidArgumentError(f"num_threads must be an int >= 0, got {num_threads!r}")
         self._weights = weights_path
         self._num_threads = num_threads
+        self._providers = list(providers)
         self._session: Any = None
         self._chip_shape: tuple[int, int, int] = (0, 0, 3)
         self._dim = 0
@@ -309,7 +316,7 @@ class ResNetDescriptor:
         options.intra_op_num_threads = self._num_threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(model.SerializeToString(), options, providers=self._providers)
         dims = model.graph.input[0].type.tensor_type.shape.dim
         self._chip_shape = (dims[1].dim_value, dims[2].dim_value, 3)
         self._dim = model.graph.output[0].type.tensor_type.shape.dim[1].dim_value

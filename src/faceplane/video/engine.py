@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 #: A person track counts as a person once seen in this many analysed frames (shorter ones are
 #: mostly fragments of a track the HOG people detector lost for a moment; bench/counting.py).
 PEOPLE_MIN_FRAMES = 5
+#: Two unknown faces within the gallery's 1:1 threshold at this false-accept rate count as one visitor.
+SAME_VISITOR_FAR = 3e-4
 #: Annotated video (redacted) keeps obscuring a bystander's face where it was for this many analysed
 #: frames after the detector lost it (HOG flickers on a turning face: Hamilton clip, 7.6-7.8 s).
 REDACT_HOLD_FRAMES = 2
@@ -81,7 +83,8 @@ class VisitorBook:
 
     Args:
         period_s: visitors are counted per period of Unix time (default one UTC day).
-        same_face_distance: two unknown faces closer than this are the same visitor.
+        same_face_distance: two unknown faces closer than this are the same visitor (the video engine
+            passes its gallery's calibrated 1:1 threshold at FAR 3e-4; 0.5 suits raw dlib descriptors).
     """
 
     def __init__(self, *, period_s: float = 86400.0, same_face_distance: float = 0.5) -> None:
@@ -91,7 +94,7 @@ class VisitorBook:
         self.same_face_distance = same_face_distance
         self._period = -1
         self._people: set[int] = set()
-        self._faces = np.zeros((0, 128), np.float32)
+        self._faces = np.zeros((0, 0), np.float32)
         self._lock = threading.Lock()
 
     def see(self, wall_s: float, person_id: int | None, embedding: npt.NDArray[np.float32]) -> bool:
@@ -99,15 +102,15 @@ class VisitorBook:
         with self._lock:
             period = int(wall_s // self.period_s)
             if period != self._period:
-                self._period, self._people, self._faces = period, set(), np.zeros((0, 128), np.float32)
+                self._period, self._people, self._faces = period, set(), np.zeros((0, 0), np.float32)
             if person_id is not None:
                 new = person_id not in self._people
                 self._people.add(person_id)
                 return new
-            emb = np.asarray(embedding, np.float32).reshape(1, 128)
+            emb = np.asarray(embedding, np.float32).reshape(1, -1)
             if len(self._faces) and float(np.linalg.norm(self._faces - emb, axis=1).min()) < self.same_face_distance:
                 return False
-            self._faces = np.concatenate([self._faces, emb])
+            self._faces = np.concatenate([self._faces, emb]) if len(self._faces) else emb
             return True
 
     @property
@@ -240,7 +243,11 @@ class VideoEngine:
         self.redact_snapshots = redact_snapshots
         self.redact_video = redact_video
         self._snapshot_detector: Engine | None = None  # made on the first redacted snapshot
-        self.visitors = VisitorBook()
+        self.visitors = (
+            VisitorBook(same_face_distance=gallery.calibration.threshold_at_far(SAME_VISITOR_FAR))
+            if gallery is not None
+            else VisitorBook()
+        )
         self.keep_unknown = gallery is not None
         self.cameras: list[_Camera] = []
         self._lock = threading.Lock()

