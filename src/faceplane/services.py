@@ -29,6 +29,7 @@ from .gallery.gallery import Gallery
 from .gallery.records import Collection, Consent, EnrollReport, Identification, Person, Template
 from .governance import Eraser, ErasureReport, check_enrollment
 from .liveness.sessions import LiveCapture, LivenessChecker, LivenessStatus
+from .models.store import ModelInfo, inventory
 from .pipeline import Engine
 from .pose import head_pose
 from .retention import RetentionJob, RetentionReport
@@ -56,6 +57,15 @@ class CameraView:
     config: CameraConfig
     status: SourceStatus | None
     summary: CameraSummary | None
+
+
+@dataclass(frozen=True)
+class ModelsInUse:
+    """The models this server runs, and every model it could run."""
+
+    embedder: str  # name@version of the gallery's embeddings
+    detector: str  # the video face detector
+    models: list[ModelInfo]
 
 
 @dataclass(frozen=True)
@@ -192,6 +202,10 @@ class Services:
         tmp = self._state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=1))
         tmp.replace(self._state_path)
+
+    def models(self) -> ModelsInUse:
+        """Which models run here, and the provenance and licence of each (GET /api/v1/models)."""
+        return ModelsInUse(self.gallery.store.embedding_model, self.settings.detector, inventory())
 
     # -- audit ----------------------------------------------------------------------------------
     def record(

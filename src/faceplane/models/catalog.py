@@ -132,7 +132,8 @@ DEFAULT_MODELS: tuple[str, ...] = ("mobilefacenet", "blazeface")
 BUILTIN_MODELS: dict[str, str] = {
     "dlib": "dlib ResNet v1 face descriptor (128-D); CC0 per dlib-models; trained on ~3M faces (FaceScrub, "
     "VGG Face and images scraped by dlib's author, dlib's blog 2017); commercial use: yes",
-    "hog": "dlib HOG frontal face detector; Boost Software Licence (dlib); commercial use: yes",
+    "hog": "dlib HOG frontal face detector; Boost Software Licence (dlib); training data not stated by the "
+    "package; commercial use: yes",
     "cnn": "dlib MMOD CNN face detector; CC0 per dlib-models; trained on dlib's own labelled face images; "
     "commercial use: yes",
     "landmarks5": "dlib 5-point shape predictor (alignment); CC0 per dlib-models; dlib's own labelled faces; "

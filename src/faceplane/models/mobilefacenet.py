@@ -15,7 +15,8 @@ one chip format through the product: quality, thumbnails, video tracks, the Ray 
 ``gallery migrate`` (which re-embeds from the stored chips) need no second alignment.
 
 The crop leaves the chip near its top edge (the forehead above ~y=23 of the 112 crop lies outside
-the 150 chip); those pixels are replicated from the border.
+the 150 chip); those pixels stay black. Chosen on DevTrain: black 99.05%, replicating the border
+98.73% (DevTest 99.1% and 98.7%).
 
 Example:
     >>> net = MobileFaceNet(model_path=model_path("mobilefacenet"))   # doctest: +SKIP
@@ -62,7 +63,7 @@ def arcface_crops(chips: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     out = np.empty((len(chips), 112, 112, 3), np.uint8)
     for i, chip in enumerate(chips):
         out[i] = cv2.warpAffine(chip, CHIP_TO_ARCFACE, (112, 112), flags=cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_REPLICATE)
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     return out
 
 

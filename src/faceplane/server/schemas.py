@@ -14,8 +14,9 @@ from ..gallery.records import Candidate, Collection, EnrollReport, Identificatio
 from ..governance import ErasureReport
 from ..liveness.challenge import LOOK_AT_CAMERA, PROMPTS
 from ..liveness.sessions import LivenessStatus
+from ..models.store import ModelInfo
 from ..retention import RetentionReport
-from ..services import CameraView, LiveDecision
+from ..services import CameraView, LiveDecision, ModelsInUse
 from ..types import Faces, Match
 
 
@@ -64,7 +65,9 @@ class DetectOut(BaseModel):
 
 class MatchOut(BaseModel):
     same_person: bool
-    distance: float = Field(description="Euclidean distance of the 128-D embeddings (smaller = more alike)")
+    distance: float = Field(
+        description="Euclidean distance of the unit-length embeddings, sqrt(2 - 2 cos) (smaller = more alike)"
+    )
     threshold: float = Field(description="calibrated threshold the distance was compared with")
     similarity: float = Field(description="1 - distance / 2, clipped to 0..1 (for display)")
 
@@ -457,3 +460,27 @@ class LiveDecisionOut(BaseModel):
             liveness=LivenessSessionOut.of(d.liveness),
             evidence=[f"/api/v1/liveness/evidence/{p}" for p in d.evidence],
         )
+
+
+class ModelOut(BaseModel):
+    name: str
+    kind: str = Field(description="embedder, detector or built-in (ships with faceplane's own dependencies)")
+    installed: bool
+    source: str = Field(description="the registry package the weights come from, pinned by version and hash")
+    licence: str
+    training_data: str = Field(description="what is known of the data the model was trained on")
+    commercial_use: str
+
+    @classmethod
+    def of(cls, m: ModelInfo) -> ModelOut:
+        return cls(**m.__dict__)
+
+
+class ModelsOut(BaseModel):
+    embedder: str = Field(description="name@version of the gallery's embeddings (every template records it)")
+    detector: str = Field(description="face detector of the cameras")
+    models: list[ModelOut]
+
+    @classmethod
+    def of(cls, m: ModelsInUse) -> ModelsOut:
+        return cls(embedder=m.embedder, detector=m.detector, models=[ModelOut.of(x) for x in m.models])
