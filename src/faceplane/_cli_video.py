@@ -84,10 +84,15 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         events_file = sys.stdout if args.events == "-" else open(args.events, "a", encoding="utf-8")  # noqa: SIM115
         sinks.append(JsonlSink(events_file))
     store = EventStore(Path(args.data_dir) / "events") if gallery is not None else None
-    settings = AnalyzerSettings(detector=args.detector, upsample=args.upsample, detect_width=args.detect_width)
+    engine = gallery.engine if gallery is not None else Engine()
+    settings = AnalyzerSettings(
+        detector=args.detector,
+        upsample=args.upsample,
+        detect_width=args.detect_width,
+        embedder=engine.embedder_name,  # the workers cut the chips this engine embeds
+    )
     workers = _workers(args.workers, len(sources))
     analyzer = ProcessAnalyzer(settings, workers=workers) if workers else LocalAnalyzer(settings)
-    engine = gallery.engine if gallery is not None else Engine()
     video = VideoEngine(
         engine=engine,
         gallery=gallery,

@@ -41,7 +41,10 @@ def build_services(settings: Settings) -> Services:
     accounts.set_user("admin", settings.admin_pass(), "admin")
     broadcaster = Broadcaster()
     analyzer_settings = AnalyzerSettings(
-        detector=settings.detector, detect_width=settings.detect_width, device=settings.device
+        detector=settings.detector,
+        detect_width=settings.detect_width,
+        device=settings.device,
+        embedder=gallery.engine.embedder_name,
     )
     analyzer = (
         ProcessAnalyzer(analyzer_settings, workers=settings.workers)

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from .align import face_chips
 from .errors import InvalidArgumentError
 from .pipeline import Engine
 
@@ -111,7 +110,7 @@ def embed_pairs(
         batch: chips per embedding call.
     """
     unique = list(dict.fromkeys(paths))
-    chips = np.zeros((len(unique), 150, 150, 3), np.uint8)
+    chips = np.zeros((len(unique), engine.chip_size, engine.chip_size, 3), np.uint8)
     fallbacks = {"cnn": 0, "central_box": 0}
     for i, path in enumerate(unique):
         rgb = engine.load(path)
@@ -122,7 +121,7 @@ def embed_pairs(
         if box is None:
             box = _LFW_CENTRAL_BOX
             fallbacks["central_box"] += 1
-        chips[i] = face_chips(rgb, box, engine.landmarks(rgb, box))[0]
+        chips[i] = engine.align(rgb, box, engine.landmarks(rgb, box))[0]
     emb = np.concatenate([engine.embed_chips(chips[s : s + batch]) for s in range(0, len(unique), batch)])
     return PairEmbeddings(dict(zip(unique, emb, strict=False)), fallbacks)
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from .align import face_chips
+from .align import ARCFACE_SIZE, CHIP_SIZE, arcface_chips, face_chips
 from .errors import FaceplaneError, InvalidArgumentError
 from .images import DEFAULT_MAX_PIXELS, ImageInput, load_image
 from .models.dlib_models import HogDetector, ShapePredictor
@@ -37,13 +37,21 @@ DetectorName = Literal["hog", "cnn", "blazeface"]
 EmbedderName = Literal["mobilefacenet", "dlib", "dlib-native", "onnx"]
 _F32 = npt.NDArray[np.float32]
 
-#: Embedder -> (template tag, dimension, calibration key, flip TTA by default). Tags change when the
-#: vectors do: "dlib@1" were raw dlib descriptors, "dlib@2" are the same unit-normalised (cosine).
-EMBEDDERS: dict[str, tuple[str, int, str, bool]] = {
-    # flip TTA: +0.3 pt DevTest for dlib; none for MobileFaceNet (99.2% both ways), so not worth 2x the time
-    "mobilefacenet": ("mobilefacenet@1", 192, "mobilefacenet", False),
-    "dlib": ("dlib@2", 128, "dlib", True),
-    "dlib-native": ("dlib@2", 128, "dlib", True),
+class EmbedderSpec(NamedTuple):
+    """What an embedder makes and eats. ``tag`` changes when the vectors do: "dlib@1" were raw dlib
+    descriptors, "dlib@2" are the same scaled to unit length (cosine)."""
+
+    tag: str  # name@version, recorded with every gallery template
+    dim: int
+    calibration: str  # key in models/calibration.json
+    flip_tta: bool  # default: +0.3 pt DevTest for dlib; +0.1 pt for MobileFaceNet, not worth 2x the time
+    chip_size: int  # 150: dlib's chip; 112: ArcFace's crop
+
+
+EMBEDDERS: dict[str, EmbedderSpec] = {
+    "mobilefacenet": EmbedderSpec("mobilefacenet@1", 192, "mobilefacenet", False, ARCFACE_SIZE),
+    "dlib": EmbedderSpec("dlib@2", 128, "dlib", True, CHIP_SIZE),
+    "dlib-native": EmbedderSpec("dlib@2", 128, "dlib", True, CHIP_SIZE),
 }
 
 # Detector score that maps to a 0.63 confidence cue in the quality score.
@@ -115,7 +123,7 @@ class Engine:
         self.upsample = upsample
         self.min_face_px = min_face_px
         self.embedder_name: EmbedderName = embedder
-        self.flip_tta = EMBEDDERS[embedder][3] if flip_tta is None else bool(flip_tta)
+        self.flip_tta = EMBEDDERS[embedder].flip_tta if flip_tta is None else bool(flip_tta)
         self.device = device
         self.num_threads = num_threads
         self.max_pixels = max_pixels
@@ -129,22 +137,34 @@ class Engine:
         """Load every model now (about a second), so that the first real frame is not the slow one."""
         self._get_detector()
         self._shape.predict(np.zeros((8, 8, 3), np.uint8), np.zeros((0, 4), np.float32))
-        self.embed_chips(np.zeros((1, 150, 150, 3), np.uint8))
+        self.embed_chips(np.zeros((1, self.chip_size, self.chip_size, 3), np.uint8))
 
     @property
     def embedding_model(self) -> str:
         """``name@version`` of the embeddings this engine makes (what gallery templates record)."""
-        return EMBEDDERS[self.embedder_name][0]
+        return EMBEDDERS[self.embedder_name].tag
 
     @property
     def embedding_dim(self) -> int:
         """Length of this engine's embeddings (128 for dlib, 192 for MobileFaceNet)."""
-        return EMBEDDERS[self.embedder_name][1]
+        return EMBEDDERS[self.embedder_name].dim
 
     @property
     def calibration_key(self) -> str:
         """The entry of ``models/calibration.json`` measured for this engine's embedder."""
-        return EMBEDDERS[self.embedder_name][2]
+        return EMBEDDERS[self.embedder_name].calibration
+
+    @property
+    def chip_size(self) -> int:
+        """Side of this engine's face chips: 150 (dlib's chip) or 112 (MobileFaceNet's ArcFace crop)."""
+        return EMBEDDERS[self.embedder_name].chip_size
+
+    def align(self, image: ImageInput, boxes: npt.ArrayLike, landmarks: npt.ArrayLike) -> npt.NDArray[np.uint8]:
+        """(N, S, S, 3) uint8 chips of the faces, aligned as this engine's embedder expects (S = ``chip_size``)."""
+        rgb = self.load(image)
+        if self.chip_size == ARCFACE_SIZE:
+            return arcface_chips(rgb, landmarks)
+        return face_chips(rgb, boxes, landmarks)
 
     @property
     def landmark_points(self) -> int:
@@ -211,20 +231,26 @@ class Engine:
         return faces, chips
 
     def detect_detailed(self, image: ImageInput) -> tuple[Faces, npt.NDArray[np.uint8], QualityReport]:
-        """Like :meth:`detect`, also returning the aligned chips (N, 150, 150, 3) and every quality cue."""
+        """Like :meth:`detect`, also returning the embedder's aligned chips (N, S, S, 3) and every quality cue.
+
+        S is :attr:`chip_size`. The quality cues are measured on dlib's 150x150 chips whatever the embedder.
+        """
         rgb = self.load(image)
         boxes, scores = self._detect_boxes(rgb)
         faces = Faces(xyxy=boxes, score=scores)
         if self.min_face_px:
             faces = faces[(faces.xyxy[:, 2] - faces.xyxy[:, 0]) >= self.min_face_px]
         if len(faces) == 0:
-            chips = np.zeros((0, 150, 150, 3), np.uint8)
-            return Faces.empty(), chips, assess_quality(chips, faces.xyxy, np.zeros((0, 5, 2), np.float32), faces.score)
+            chips = np.zeros((0, self.chip_size, self.chip_size, 3), np.uint8)
+            dlib_chips = np.zeros((0, CHIP_SIZE, CHIP_SIZE, 3), np.uint8)
+            empty = np.zeros((0, 5, 2), np.float32)
+            return Faces.empty(), chips, assess_quality(dlib_chips, faces.xyxy, empty, faces.score)
         faces = faces.largest_first()
         landmarks = self._shape.predict(rgb, faces.xyxy)
-        chips = face_chips(rgb, faces.xyxy, landmarks)
+        dlib_chips = face_chips(rgb, faces.xyxy, landmarks)
+        chips = dlib_chips if self.chip_size == CHIP_SIZE else arcface_chips(rgb, landmarks)
         report = assess_quality(
-            chips, faces.xyxy, landmarks, faces.score, confidence_scale=_CONFIDENCE_SCALE[self.detector_name]
+            dlib_chips, faces.xyxy, landmarks, faces.score, confidence_scale=_CONFIDENCE_SCALE[self.detector_name]
         )
         return faces.with_(landmarks=landmarks, quality=report.overall), chips, report
 
@@ -241,10 +267,13 @@ class Engine:
         return np.asarray(boxes, np.float32) * np.float32(scale), scores
 
     def embed_chips(self, chips: npt.NDArray[np.uint8]) -> _F32:
-        """(N, 150, 150, 3) uint8 aligned chips -> (N, D) float32 unit-length embeddings, in one batch."""
+        """(N, S, S, 3) uint8 chips from :meth:`align` -> (N, D) float32 unit-length embeddings, in one batch."""
         chips = np.asarray(chips)
-        if chips.ndim != 4 or chips.shape[1:] != (150, 150, 3) or chips.dtype != np.uint8:
-            raise InvalidArgumentError(f"chips must be (N, 150, 150, 3) uint8, got {chips.shape} {chips.dtype}")
+        s = self.chip_size
+        if chips.ndim != 4 or chips.shape[1:] != (s, s, 3) or chips.dtype != np.uint8:
+            raise InvalidArgumentError(
+                f"chips must be (N, {s}, {s}, 3) uint8 for {self.embedder_name}, got {chips.shape} {chips.dtype}"
+            )
         if len(chips) == 0:
             return np.zeros((0, self.embedding_dim), np.float32)
         from .models.mobilefacenet import normalize

@@ -46,7 +46,8 @@ def test_embed_jsonl_goes_on_after_bad_files(examples, tmp_path):
     assert [line["path"] for line in lines] == [
         str(examples / "two_people.jpg"), str(bad), str(examples / "biden.jpg"), str(tmp_path / "missing.png")
     ]
-    assert len(lines[0]["faces"]) == 2 and len(lines[0]["faces"][0]["embedding"]) == 128
+    assert len(lines[0]["faces"]) == 2 and len(lines[0]["faces"][0]["embedding"]) == 192
+    assert lines[0]["model"] == "mobilefacenet@1"  # the embedding length follows the model
     assert lines[0]["faces"][0]["box"][2] - lines[0]["faces"][0]["box"][0] >= (
         lines[0]["faces"][1]["box"][2] - lines[0]["faces"][1]["box"][0]
     )  # largest face first

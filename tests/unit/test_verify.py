@@ -28,9 +28,15 @@ def test_calibrate_picks_separating_threshold_and_far_limits():
     assert fars[1e-2] <= fars[1e-1]
 
 
-def test_stored_calibration_is_usable():
-    cal = load_calibration()
-    assert 0.3 < cal.threshold() < 0.8
+@pytest.mark.parametrize(
+    ("model", "low", "high"),
+    [("mobilefacenet", 0.8, 1.2), ("dlib", 0.3, 0.6), ("dlib_resnet_v1", 0.4, 0.8)],  # unit vectors: d <= 2
+)
+def test_stored_calibration_is_usable(model, low, high):
+    cal = load_calibration(model)
+    assert "DevTrain" in cal.source and cal.far_curve
+    assert low < cal.threshold() < high
+    assert cal.threshold_at_far(1e-6) < cal.threshold_at_far(1e-3) < cal.threshold_at_far(1e-1)
     assert cal.threshold(1e-3) <= cal.threshold(1e-2) <= cal.threshold(1e-1)
     with pytest.raises(InvalidArgumentError, match="calibrated"):
         cal.threshold(0.123)

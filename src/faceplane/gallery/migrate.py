@@ -1,10 +1,12 @@
 """Move a gallery to another embedding model: re-embed every template from the chip kept with it.
 
 A gallery holds one model's embeddings (:attr:`SqliteStore.embedding_model`). :func:`migrate_gallery`
-decodes the 150x150 chip stored with each template and unknown face (encrypted like the embedding
-when the gallery has a template key), embeds it with the target engine and writes the result to a
-side column, ``embedding_next``, in small committed batches: an interrupted run resumes where it
-stopped. Only when every row has its new embedding does one transaction swap the columns and record
+decodes the chip stored with each template and unknown face (encrypted like the embedding when the
+gallery has a template key: dlib's 150x150 chip or MobileFaceNet's 112x112 ArcFace crop), re-cuts it
+for the target model (:func:`faceplane.align.convert_chips`; a chip lacks part of what the other
+model sees, so re-enrolling from photos is better where they exist), embeds it with the target
+engine and writes the result to a side column, ``embedding_next``, in small committed batches: an
+interrupted run resumes where it stopped. Only when every row has its new embedding does one transaction swap the columns and record
 the new model, so a crash leaves the gallery entirely on the old model or entirely on the new one,
 never half-migrated; the old embeddings are used for searches until that moment.
 
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..align import convert_chips
 from ..errors import InvalidArgumentError
 from ..images import load_image
 from ..models.catalog import LEGACY_MODEL
@@ -111,9 +114,7 @@ def _embed_batch(store: SqliteStore, engine: Engine, table: str, batch: int) -> 
     if not rows:
         return 0
     chips = np.stack([load_image(_reveal(store._cipher, f"{table}/thumbnail", r[0], r[1])) for r in rows])
-    if chips.shape[1:] != (150, 150, 3):
-        raise InvalidArgumentError(f"{table} keeps {chips.shape[1:]} chips, not the 150x150 ones migration needs")
-    emb = engine.embed_chips(chips)
+    emb = engine.embed_chips(convert_chips(chips, engine.chip_size))
     with store._tx(bump=False) as db:
         for (row_id, _), vec in zip(rows, emb, strict=True):
             sealed = _seal(store._cipher, f"{table}/embedding", row_id, vec.astype("<f4").tobytes())

@@ -5,22 +5,11 @@ sirius-ai MobileFaceNet_TF model), converted to ONNX once by ``faceplane models 
 tested against LiteRT (``tests/unit/models/test_tflite_port.py``). See the model card
 (``faceplane models info mobilefacenet``) for its licence and training data.
 
-It takes the same 150x150 dlib chips as the dlib descriptor and cuts its own 112x112 ArcFace crop
-out of each with one fixed similarity transform (:data:`CHIP_TO_ARCFACE`). The transform was
-*measured*, not guessed: on LFW View 1 DevTrain (2,200 images) the ArcFace 5 points (eye centres,
-nose tip, mouth corners from dlib's 68-point predictor) were mapped into each dlib chip and one
-similarity fitted to ArcFace's template. Cutting from the chip instead of the photo costs nothing
-measurable (DevTest 99.2% vs 99.1% aligning from the photo with the same landmarks), and it keeps
-one chip format through the product: quality, thumbnails, video tracks, the Ray embedding pool and
-``gallery migrate`` (which re-embeds from the stored chips) need no second alignment.
-
-The crop leaves the chip near its top edge (the forehead above ~y=23 of the 112 crop lies outside
-the 150 chip); those pixels stay black. Chosen on DevTrain: black 99.05%, replicating the border
-98.73% (DevTest 99.1% and 98.7%).
+Input: 112x112 ArcFace-aligned crops (:func:`faceplane.align.arcface_chips`), ``(x - 127.5) / 128``.
 
 Example:
     >>> net = MobileFaceNet(model_path=model_path("mobilefacenet"))   # doctest: +SKIP
-    >>> net.compute(chips).shape                                     # chips: (N, 150, 150, 3) uint8
+    >>> net.compute(crops).shape                                     # crops: (N, 112, 112, 3) uint8
     (N, 192)
 """
 
@@ -37,35 +26,12 @@ import numpy.typing as npt
 
 from ..errors import InvalidArgumentError, ModelError
 
-__all__ = ["ARCFACE_TEMPLATE_112", "CHIP_TO_ARCFACE", "MobileFaceNet", "arcface_crops", "normalize", "providers_for"]
+__all__ = ["MobileFaceNet", "normalize", "providers_for"]
 
 logger = logging.getLogger(__name__)
 
 _F32 = npt.NDArray[np.float32]
 _CHUNK = 64  # faces per session run
-
-#: ArcFace's 5-point template in the 112x112 crop (eye centres, nose tip, mouth corners), InsightFace.
-ARCFACE_TEMPLATE_112 = np.array(
-    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]], np.float32
-)
-
-#: 2x3 affine: 150x150 dlib chip (padding 0.25) pixel -> 112x112 ArcFace crop pixel, fitted on LFW
-#: View 1 DevTrain (see the module docstring; bench/lfw_verify.py reports DevTest with it).
-CHIP_TO_ARCFACE = np.array(
-    [[0.650359, 0.003263, 7.922513], [-0.003263, 0.650359, 23.170660]], np.float32
-)
-
-
-def arcface_crops(chips: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    """(N, 150, 150, 3) uint8 dlib chips -> (N, 112, 112, 3) uint8 ArcFace-aligned crops."""
-    import cv2
-
-    out = np.empty((len(chips), 112, 112, 3), np.uint8)
-    for i, chip in enumerate(chips):
-        out[i] = cv2.warpAffine(chip, CHIP_TO_ARCFACE, (112, 112), flags=cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    return out
-
 
 def providers_for(device: str) -> list[str]:
     """onnxruntime execution providers for ``device`` ("cpu" or "cuda"; CUDA falls back to CPU per op).
@@ -134,7 +100,7 @@ class MobileFaceNet:
         return self._session
 
     def compute(self, chips: npt.NDArray[np.uint8]) -> _F32:
-        """Descriptors of (N, 150, 150, 3) uint8 RGB dlib chips (see :func:`faceplane.align.face_chips`).
+        """Descriptors of (N, 112, 112, 3) uint8 RGB ArcFace crops (see :func:`faceplane.align.arcface_chips`).
 
         Returns:
             (N, 192) float32, each row of unit length (compare with Euclidean or cosine distance).
@@ -144,19 +110,18 @@ class MobileFaceNet:
             ModelError: the model is not installed or cannot be loaded.
         """
         if not isinstance(chips, np.ndarray) or chips.dtype != np.uint8 or chips.ndim != 4 or chips.shape[1:] != (
-            150, 150, 3
+            112, 112, 3
         ):
             shape, dtype = getattr(chips, "shape", None), getattr(chips, "dtype", "")
-            raise InvalidArgumentError(f"chips must be (N, 150, 150, 3) uint8, got {shape} {dtype}")
+            raise InvalidArgumentError(f"chips must be (N, 112, 112, 3) uint8, got {shape} {dtype}")
         out = np.empty((len(chips), self.dim), np.float32)
         if len(chips) == 0:
             return out
         session = self._load()
         name = session.get_inputs()[0].name
         for start in range(0, len(chips), _CHUNK):
-            crops = arcface_crops(chips[start : start + _CHUNK])
-            x = (crops.astype(np.float32) - 127.5) / 128.0
-            out[start : start + len(crops)] = session.run(None, {name: x})[0]
+            x = (chips[start : start + _CHUNK].astype(np.float32) - 127.5) / 128.0
+            out[start : start + len(x)] = session.run(None, {name: x})[0]
         return normalize(out)
 
 

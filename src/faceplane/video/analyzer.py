@@ -32,7 +32,7 @@ class FrameAnalysis:
 
     Attributes:
         faces: boxes, scores, 5-point landmarks and quality, largest first (no embeddings).
-        chips: (N, 150, 150, 3) uint8 aligned face chips, row i for face i.
+        chips: (N, S, S, 3) uint8 aligned face chips for the embedder (``Engine.chip_size``), row i for face i.
         people_xyxy: (M, 4) float32 pixel boxes of people (empty unless people detection is on).
         people_score: (M,) float32 person detector scores.
     """
@@ -55,6 +55,7 @@ class AnalyzerSettings:
         detect_width: detect faces on frames shrunk to this width (0: full size; default 960, so 1080p
             cameras are detected at half size); see ``Engine``.
         device: ``"cpu"`` or ``"cuda"`` for the ONNX detectors.
+        embedder: whose chips to cut (the video engine's embedder: ``Engine.embedder_name``).
     """
 
     detector: Literal["hog", "cnn", "blazeface"] = "blazeface"
@@ -62,6 +63,7 @@ class AnalyzerSettings:
     min_face_px: int = 0
     detect_width: int = 960
     device: Literal["cpu", "cuda"] = "cpu"
+    embedder: str = "mobilefacenet"
 
     def __post_init__(self) -> None:
         if self.detector not in ("hog", "cnn", "blazeface"):
@@ -92,6 +94,7 @@ class _Work:
             num_threads=1,
             detect_width=settings.detect_width,
             device=settings.device,
+            embedder=settings.embedder,  # type: ignore[arg-type]
         )
         self.people: Any = None
 

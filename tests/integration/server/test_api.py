@@ -469,7 +469,7 @@ def test_analyze_gives_embeddings_and_68_points_with_head_pose(client, operator,
     )
     assert response.status_code == 200, response.text
     (face,) = response.json()["faces"]
-    assert len(face["embedding"]) == 128 and len(face["landmarks"]) == landmarks
+    assert len(face["embedding"]) == 192 and len(face["landmarks"]) == landmarks  # the gallery's model
     if landmarks == 68:
         yaw, pitch, roll = face["head_pose"]
         assert abs(yaw) < 30 and abs(pitch) < 30 and abs(roll) < 20  # a frontal portrait
