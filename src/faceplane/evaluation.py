@@ -20,7 +20,17 @@ import numpy.typing as npt
 from .errors import InvalidArgumentError
 from .pipeline import Engine
 
-__all__ = ["LfwPairs", "PairEmbeddings", "embed_pairs", "read_lfw_pairs", "roc_points", "tar_at_far"]
+__all__ = [
+    "CentralFaces",
+    "LfwPairs",
+    "PairEmbeddings",
+    "embed_faces",
+    "embed_pairs",
+    "find_central_faces",
+    "read_lfw_pairs",
+    "roc_points",
+    "tar_at_far",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -98,19 +108,27 @@ def _central_face(engine: Engine, rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.
     return faces.xyxy[int(np.argmin(np.linalg.norm(mids - centre, axis=1)))][None]
 
 
-def embed_pairs(
-    engine: Engine, paths: Sequence[Path], *, fallback: Engine | None = None, batch: int = 64
-) -> PairEmbeddings:
-    """Embed the central face of every image (each path once).
+@dataclass(frozen=True)
+class CentralFaces:
+    """Each distinct image's central face: its box and landmarks, and how it was found."""
+
+    paths: list[Path]
+    boxes: npt.NDArray[np.float32]  # (N, 4) xyxy pixels
+    landmarks: npt.NDArray[np.float32]  # (N, P, 2) pixels
+    fallbacks: dict[str, int]  # "cnn" / "central_box" -> how many images needed it
+
+
+def find_central_faces(engine: Engine, paths: Sequence[Path], *, fallback: Engine | None = None) -> CentralFaces:
+    """Find the face nearest the centre of every image (each path once): the slow, embedder-free part.
 
     Args:
-        engine: the pipeline under test.
-        paths: images; duplicates are embedded once.
+        engine: detector and landmarks under test.
+        paths: images; duplicates are looked at once.
         fallback: a second engine (e.g. the CNN detector) tried when ``engine`` finds no face.
-        batch: chips per embedding call.
     """
     unique = list(dict.fromkeys(paths))
-    chips = np.zeros((len(unique), engine.chip_size, engine.chip_size, 3), np.uint8)
+    boxes = np.zeros((len(unique), 4), np.float32)
+    landmarks = np.zeros((len(unique), engine.landmark_points, 2), np.float32)
     fallbacks = {"cnn": 0, "central_box": 0}
     for i, path in enumerate(unique):
         rgb = engine.load(path)
@@ -121,9 +139,35 @@ def embed_pairs(
         if box is None:
             box = _LFW_CENTRAL_BOX
             fallbacks["central_box"] += 1
-        chips[i] = engine.align(rgb, box, engine.landmarks(rgb, box))[0]
-    emb = np.concatenate([engine.embed_chips(chips[s : s + batch]) for s in range(0, len(unique), batch)])
-    return PairEmbeddings(dict(zip(unique, emb, strict=False)), fallbacks)
+        boxes[i], landmarks[i] = box[0], engine.landmarks(rgb, box)[0]
+    return CentralFaces(unique, boxes, landmarks, fallbacks)
+
+
+def embed_faces(engine: Engine, faces: CentralFaces, *, batch: int = 64) -> PairEmbeddings:
+    """Embed found faces with ``engine``'s embedder (chips cut from the photos as it expects)."""
+    out: list[npt.NDArray[np.float32]] = []
+    for start in range(0, len(faces.paths), batch):
+        chips = np.concatenate([
+            engine.align(path, faces.boxes[i : i + 1], faces.landmarks[i : i + 1])
+            for i, path in enumerate(faces.paths[start : start + batch], start=start)
+        ])
+        out.append(engine.embed_chips(chips))
+    emb = np.concatenate(out) if out else np.zeros((0, engine.embedding_dim), np.float32)
+    return PairEmbeddings(dict(zip(faces.paths, emb, strict=True)), faces.fallbacks)
+
+
+def embed_pairs(
+    engine: Engine, paths: Sequence[Path], *, fallback: Engine | None = None, batch: int = 64
+) -> PairEmbeddings:
+    """Embed the central face of every image (each path once): :func:`find_central_faces` + :func:`embed_faces`.
+
+    Args:
+        engine: the pipeline under test.
+        paths: images; duplicates are embedded once.
+        fallback: a second engine (e.g. the CNN detector) tried when ``engine`` finds no face.
+        batch: chips per embedding call.
+    """
+    return embed_faces(engine, find_central_faces(engine, paths, fallback=fallback), batch=batch)
 
 
 def roc_points(

@@ -85,13 +85,13 @@ def test_split_is_the_protocol(a_to_c: OpenSetResult):
 
 @pytest.mark.slow
 def test_rank1_closed_set(a_to_c: OpenSetResult):
-    assert a_to_c.rank1 >= 0.97, a_to_c.rank1  # measured 0.9795
+    assert a_to_c.rank1 >= 0.975, a_to_c.rank1  # measured 0.987 (MobileFaceNet; dlib's descriptor: 0.974)
 
 
 @pytest.mark.slow
 def test_default_threshold_keeps_the_fpir_target(a_to_c: OpenSetResult):
     # the gallery's default threshold targets FPIR = 1% for the number of people searched
-    # (dlib's 128-D descriptor is no match for a 1:N search of hundreds of people at 1% FPIR: measured
-    # FPIR 0.0054 with DIR 0.664 over 222 people; bench/identify_lfw.py has the full-gallery figures)
+    # measured with MobileFaceNet over 222 people: FPIR 0.011 (4 of 368 strangers), DIR 0.938; dlib's
+    # descriptor (cosine) reaches DIR 0.777 at FPIR 0.005 (bench/identify_lfw.py has the full-gallery figures)
     assert a_to_c.fpir <= 0.02, a_to_c.fpir
-    assert a_to_c.dir >= 0.60, a_to_c.dir
+    assert a_to_c.dir >= 0.90, a_to_c.dir

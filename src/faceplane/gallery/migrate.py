@@ -2,13 +2,14 @@
 
 A gallery holds one model's embeddings (:attr:`SqliteStore.embedding_model`). :func:`migrate_gallery`
 decodes the chip stored with each template and unknown face (encrypted like the embedding when the
-gallery has a template key: dlib's 150x150 chip or MobileFaceNet's 112x112 ArcFace crop), re-cuts it
-for the target model (:func:`faceplane.align.convert_chips`; a chip lacks part of what the other
+gallery has a template key: dlib's 150x150 chip or MobileFaceNet's 112x112 ArcFace crop), re-cuts
+it for the target model (:func:`faceplane.align.convert_chips`; a chip lacks part of what the other
 model sees, so re-enrolling from photos is better where they exist), embeds it with the target
 engine and writes the result to a side column, ``embedding_next``, in small committed batches: an
-interrupted run resumes where it stopped. Only when every row has its new embedding does one transaction swap the columns and record
-the new model, so a crash leaves the gallery entirely on the old model or entirely on the new one,
-never half-migrated; the old embeddings are used for searches until that moment.
+interrupted run resumes where it stopped. Only when every row has its new embedding does one
+transaction swap the columns and record the new model, so a crash leaves the gallery entirely on
+the old model or entirely on the new one, never half-migrated; the old embeddings serve searches
+until that moment.
 
 Templates enrolled from bare embeddings (``enroll_embeddings``, imports) have no chip and cannot be
 re-embedded: the migration refuses to start unless told to drop them (``drop_unembeddable``).

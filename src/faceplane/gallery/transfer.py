@@ -1,9 +1,13 @@
 """Export a collection to JSON Lines and import it back (embeddings and records, no photos).
 
-Format: a header line ``{"faceplane_export": 1, "collection": ..., "model": "dlib_resnet_v1"}``, then one
-person a line with ``display_name``, ``external_id``, ``metadata``, ``consent``, ``expires_at`` and
-``templates`` (``embedding``: 128 floats, ``quality``, ``image_sha256``). Imports refuse embeddings of
-another model, and a person with a known ``external_id`` gets the templates added, not a duplicate.
+Format: a header line ``{"faceplane_export": 1, "collection": ..., "model": "mobilefacenet@1"}`` (the
+gallery's :attr:`~faceplane.gallery.store.SqliteStore.embedding_model`), then one person a line with
+``display_name``, ``external_id``, ``metadata``, ``consent``, ``expires_at`` and ``templates``
+(``embedding``: the model's floats, 192 for MobileFaceNet, 128 for dlib; ``quality``, ``image_sha256``).
+Imports refuse embeddings of another model than the gallery's, and a person with a known
+``external_id`` gets the templates added, not a duplicate. Exports made before galleries recorded
+their model say ``"model": "dlib_resnet_v1"`` and hold raw dlib descriptors: they import into a dlib
+gallery only (``dlib@2``), scaled to unit length on the way in, exactly as such a gallery is upgraded.
 
 Sealed exports: given a passphrase, the whole plain export is encrypted and authenticated with
 AES-256-GCM under a scrypt key (see :func:`~faceplane.gallery.crypto.seal_export` for the two-line
@@ -23,8 +27,11 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import InvalidArgumentError
+from ..models.catalog import LEGACY_MODEL
+from ..models.mobilefacenet import normalize
 from .crypto import is_sealed_export, open_export, seal_export
 from .records import Consent
 
@@ -32,6 +39,9 @@ if TYPE_CHECKING:
     from .gallery import Gallery
 
 __all__ = ["export_collection", "import_collection"]
+
+#: The header's model in exports written before galleries recorded theirs: raw dlib descriptors.
+_LEGACY_EXPORT_MODEL = "dlib_resnet_v1"
 
 
 def export_collection(gallery: Gallery, collection: str, out: TextIO, *, passphrase: str | None = None) -> int:
@@ -52,7 +62,8 @@ def export_collection(gallery: Gallery, collection: str, out: TextIO, *, passphr
         out.write(seal_export(plain.getvalue(), passphrase))
         return count
     coll = gallery.store.get_collection(collection)
-    out.write(json.dumps({"faceplane_export": 1, "collection": coll.name, "model": "dlib_resnet_v1"}) + "\n")
+    header = {"faceplane_export": 1, "collection": coll.name, "model": gallery.store.embedding_model}
+    out.write(json.dumps(header) + "\n")
     count = 0
     offset = 0
     while batch := gallery.store.list_people(collection, limit=500, offset=offset):
@@ -73,6 +84,40 @@ def export_collection(gallery: Gallery, collection: str, out: TextIO, *, passphr
             out.write(json.dumps(record) + "\n")
             count += 1
     return count
+
+
+def _check_model(exported: object, model: str) -> bool:
+    """Refuse an export of another model than the gallery's (``model``); True for a legacy raw dlib one."""
+    if exported in (_LEGACY_EXPORT_MODEL, LEGACY_MODEL):
+        if model == "dlib@2":
+            return True
+        raise InvalidArgumentError(
+            f"this export holds raw dlib descriptors (made before galleries recorded their model) and this "
+            f"gallery holds {model} embeddings: import it into a dlib gallery (embedder 'dlib'), or re-enroll "
+            "these people from their photos"
+        )
+    if exported != model:
+        raise InvalidArgumentError(
+            f"export made with model {exported!r} and this gallery holds {model} embeddings: import it into a "
+            "gallery of that model, or re-enroll these people from their photos"
+        )
+    return False
+
+
+def _embeddings(templates: list[dict[str, object]], dim: int, *, legacy: bool) -> npt.NDArray[np.float32]:
+    """(N, dim) float32 embeddings of one record's templates; a legacy export's scaled to unit length.
+
+    Raises:
+        ValueError: an embedding of another length (another model's), or not finite.
+    """
+    rows = [np.asarray(t["embedding"], np.float32) for t in templates]
+    if any(row.shape != (dim,) for row in rows):
+        got = next(row.shape for row in rows if row.shape != (dim,))
+        raise ValueError(f"each embedding must be {dim} floats (the gallery's model), got shape {got}")
+    emb = np.stack(rows) if rows else np.zeros((0, dim), np.float32)
+    if not np.isfinite(emb).all():
+        raise ValueError("embeddings must be finite")
+    return normalize(emb) if legacy else emb
 
 
 def _plain_lines(lines: Iterable[str], passphrase: str | None) -> Iterator[str]:
@@ -99,8 +144,9 @@ def import_collection(gallery: Gallery, collection: str, lines: Iterable[str], *
             is imported. None: the file must be a plain export.
 
     Raises:
-        InvalidArgumentError: not a faceplane export, or a malformed line (nothing after it is read); a
-            sealed export without a passphrase, with a wrong one, or modified; a plain one with a passphrase.
+        InvalidArgumentError: not a faceplane export, an export of another model than the gallery's, or
+            a malformed line (nothing after it is read); a sealed export without a passphrase, with a
+            wrong one, or modified; a plain one with a passphrase.
     """
     it = _plain_lines(lines, passphrase)
     try:
@@ -109,8 +155,8 @@ def import_collection(gallery: Gallery, collection: str, lines: Iterable[str], *
         raise InvalidArgumentError("not a faceplane export: the first line must be its JSON header") from None
     if not isinstance(header, dict) or header.get("faceplane_export") != 1:
         raise InvalidArgumentError("not a faceplane export (missing 'faceplane_export': 1 header)")
-    if header.get("model") != "dlib_resnet_v1":
-        raise InvalidArgumentError(f"export made with model {header.get('model')!r}; this gallery uses dlib_resnet_v1")
+    legacy = _check_model(header.get("model"), gallery.store.embedding_model)
+    dim = gallery.store.embedding_dim
     if collection not in {c.name for c in gallery.store.list_collections()}:
         gallery.store.create_collection(collection)
     count = 0
@@ -119,7 +165,7 @@ def import_collection(gallery: Gallery, collection: str, lines: Iterable[str], *
             continue
         try:
             rec = json.loads(line)
-            emb = np.asarray([t["embedding"] for t in rec["templates"]], np.float32).reshape(-1, 128)
+            emb = _embeddings(rec["templates"], dim, legacy=legacy)
             consent = Consent(**rec["consent"]) if rec.get("consent") else None
             existing = (
                 gallery.store.find_person(collection, external_id=rec["external_id"])

@@ -4,16 +4,20 @@ import pytest
 from faceplane.errors import InvalidArgumentError
 from faceplane.gallery.cluster import cluster_embeddings
 
+DIMS = [192, 128]  # MobileFaceNet, dlib: clustering takes any model's embeddings
 
-def _people(seed: int = 0) -> np.ndarray:
+
+def _people(seed: int = 0, dim: int = 192) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(3, 128)) * 0.15  # ~1.7 apart: three different people
+    scale = np.sqrt(128 / dim)  # the same distances at any dim
+    centres = rng.normal(size=(3, dim)) * 0.15 * scale  # ~1.7 apart: three different people
     counts = [5, 3, 1]
-    return np.concatenate([c + rng.normal(size=(n, 128)) * 0.01 for c, n in zip(centres, counts, strict=True)])
+    return np.concatenate([c + rng.normal(size=(n, dim)) * 0.01 * scale for c, n in zip(centres, counts, strict=True)])
 
 
-def test_groups_by_person_largest_first_singletons_unlabelled():
-    labels = cluster_embeddings(_people(), threshold=0.5, min_size=2)
+@pytest.mark.parametrize("dim", DIMS)
+def test_groups_by_person_largest_first_singletons_unlabelled(dim: int):
+    labels = cluster_embeddings(_people(dim=dim), threshold=0.5, min_size=2)
     assert labels.tolist() == [0] * 5 + [1] * 3 + [-1]
 
 
@@ -29,7 +33,12 @@ def test_bad_arguments(kwargs):
         cluster_embeddings(_people(), **kwargs)
 
 
-def test_empty_and_bad_shape():
-    assert cluster_embeddings(np.zeros((0, 128))).shape == (0,)
-    with pytest.raises(InvalidArgumentError):
-        cluster_embeddings(np.zeros((3, 64)))
+@pytest.mark.parametrize("dim", DIMS)
+def test_empty_input_has_no_labels(dim: int):
+    assert cluster_embeddings(np.zeros((0, dim))).shape == (0,)
+
+
+@pytest.mark.parametrize("shape", [(192,), (0,), (2, 3, 192)])
+def test_not_a_2d_batch_is_refused(shape: tuple[int, ...]):
+    with pytest.raises(InvalidArgumentError, match=r"\(N, D\)"):
+        cluster_embeddings(np.zeros(shape))

@@ -22,11 +22,12 @@ from faceplane.gallery.crypto import (
 )
 from faceplane.gallery.store import SqliteStore
 
+DIM = 192  # a new store holds the default model's embeddings (mobilefacenet@1)
 THUMB = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4  # JPEG-looking bytes, distinctive enough to grep for
 
 
 def _emb(n: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).normal(size=(n, 128)).astype(np.float32)
+    return np.random.default_rng(seed).normal(size=(n, DIM)).astype(np.float32)
 
 
 def _raw(path: Path) -> bytes:
@@ -188,7 +189,7 @@ def test_a_clear_store_opened_with_a_key_is_encrypted_once(tmp_path, key: bytes)
     assert _emb(3)[0].astype("<f4").tobytes()[:32] not in raw and THUMB[4:200] not in raw
     assert _emb(2, 1)[0].astype("<f4").tobytes()[:32] not in raw
     sealed = _cells(path)
-    assert all(len(blob) == 1 + 12 + 512 + 16 for blob in sealed[::2])  # every embedding sealed
+    assert all(len(blob) == 1 + 12 + DIM * 4 + 16 for blob in sealed[::2])  # every embedding sealed
     store = SqliteStore(path, key=key)
     assert _cells(path) == sealed  # opening again does not encrypt again
     ids = store.add_templates(store.add_person("staff", "Bob").id, _emb(1, 5), [1.0], [None])

@@ -17,7 +17,8 @@ import pytest
 from faceplane.errors import InvalidArgumentError, ModelError
 from faceplane.gallery.index import ExactIndex, VectorIndex, make_index
 
-DIM = 128
+DIM = 192  # the default embedder's (MobileFaceNet) length; the indexes take any dim
+NOISE = np.sqrt(128 / DIM)  # scales per-dimension noise so that the distances below hold at any DIM
 BACKENDS = ["exact", "faiss-flat", "faiss-ivf", "faiss-ivf_sq8", "faiss-auto", "milvus-lite"]
 FAISS_KINDS = ["flat", "ivf", "ivf_sq8", "auto"]
 
@@ -45,7 +46,7 @@ def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorInde
 
 @pytest.fixture(scope="module")
 def lfw_embeddings(data: Path, engine) -> np.ndarray:
-    """(8, 128) real dlib descriptors: the first two LFW images of four people."""
+    """(8, DIM) real unit-length embeddings of the default model: the first two LFW images of four people."""
     root = data / "faces" / "lfw-view1" / "images"
     people = [p for p in sorted(root.iterdir()) if len(list(p.iterdir())) >= 2][:4]
     paths = [f for p in people for f in sorted(p.iterdir())[:2]]
@@ -54,16 +55,19 @@ def lfw_embeddings(data: Path, engine) -> np.ndarray:
 
 def _real_like(seeds: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """n identities around real descriptors: per-dimension noise puts siblings ~0.8 apart (impostor-like)."""
-    noise = rng.normal(0.0, 0.05, size=(n, DIM))
+    noise = rng.normal(0.0, 0.05 * NOISE, size=(n, DIM))
     return (seeds[rng.integers(0, len(seeds), n)] + noise).astype(np.float32)
 
 
 def _dataset(kind: str, seeds: np.ndarray, n: int = 3_000, q: int = 40) -> tuple[np.ndarray, np.ndarray]:
     """Gallery vectors and queries that are noisy versions of members (genuine-like, ~0.35 away)."""
     rng = np.random.default_rng(7)
-    vectors = _real_like(seeds, n, rng) if kind == "real-like" else rng.normal(0.0, 0.13, (n, DIM)).astype(np.float32)
+    if kind == "real-like":
+        vectors = _real_like(seeds, n, rng)
+    else:
+        vectors = rng.normal(0.0, 0.13 * NOISE, (n, DIM)).astype(np.float32)  # ~2.1 apart
     members = rng.choice(n, q, replace=False)
-    queries = vectors[members] + rng.normal(0.0, 0.03, size=(q, DIM)).astype(np.float32)
+    queries = vectors[members] + rng.normal(0.0, 0.03 * NOISE, size=(q, DIM)).astype(np.float32)
     return vectors, queries
 
 
@@ -168,11 +172,11 @@ def test_faiss_save_load_round_trip(kind: str, tmp_path: Path, lfw_embeddings: n
     from faceplane.gallery.faiss_index import FaissIndex
 
     vectors, queries = _dataset("real-like", lfw_embeddings, n=2_000, q=20)
-    index = FaissIndex(kind=kind, nprobe=16, auto_flat_max=1_000, vectors_dir=tmp_path / "rows")
+    index = FaissIndex(dim=DIM, kind=kind, nprobe=16, auto_flat_max=1_000, vectors_dir=tmp_path / "rows")
     index.add(np.arange(2_000), vectors)
     index.remove(np.arange(10))
     index.save(tmp_path / "saved")
-    loaded = FaissIndex(kind=kind, nprobe=16, path=tmp_path / "saved")  # an index saved at path loads
+    loaded = FaissIndex(dim=DIM, kind=kind, nprobe=16, path=tmp_path / "saved")  # an index saved at path loads
     assert len(loaded) == 1_990 and loaded.index_kind == index.index_kind
     for got, want in zip(loaded.search(queries, 3), index.search(queries, 3), strict=True):
         np.testing.assert_array_equal(got, want)
@@ -185,7 +189,7 @@ def test_faiss_grows_from_flat_to_ivf_and_rebuilds(lfw_embeddings: np.ndarray) -
     from faceplane.gallery.faiss_index import FaissIndex
 
     vectors, queries = _dataset("real-like", lfw_embeddings, n=3_000, q=20)
-    index = FaissIndex(kind="auto", nprobe=16, auto_flat_max=500)
+    index = FaissIndex(dim=DIM, kind="auto", nprobe=16, auto_flat_max=500)
     for lo in range(0, 3_000, 250):  # chunked like a rebuild from the store: flat, then IVF retrained at 4x
         index.add(np.arange(lo, lo + 250), vectors[lo : lo + 250])
     assert index.index_kind == "ivf" and len(index) == 3_000

@@ -9,6 +9,8 @@ from faceplane.errors import InvalidArgumentError, NotFoundError
 from faceplane.gallery.records import Consent
 from faceplane.gallery.store import SqliteStore
 
+DIM = 192  # a new store holds the default model's embeddings (mobilefacenet@1)
+
 
 @pytest.fixture
 def store(tmp_path):
@@ -18,7 +20,7 @@ def store(tmp_path):
 
 
 def _emb(n: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).normal(size=(n, 128)).astype(np.float32)
+    return np.random.default_rng(seed).normal(size=(n, DIM)).astype(np.float32)
 
 
 def test_collections_people_templates_round_trip(store: SqliteStore):
@@ -70,7 +72,9 @@ def test_deleting_a_person_or_collection_cascades(store: SqliteStore):
         (lambda s: s.delete_person(999), NotFoundError),
         (lambda s: s.add_templates(999, _emb(1), [1], [None]), NotFoundError),
         (lambda s: s.add_templates(1, np.zeros((1, 64), np.float32), [1], [None]), InvalidArgumentError),
-        (lambda s: s.add_templates(1, np.full((1, 128), np.nan, np.float32), [1], [None]), InvalidArgumentError),
+        (lambda s: s.add_templates(1, np.zeros((1, 128), np.float32), [1], [None]), InvalidArgumentError),  # dlib's
+        (lambda s: s.add_templates(1, np.full((1, DIM), np.nan, np.float32), [1], [None]), InvalidArgumentError),
+        (lambda s: s.add_unknown(np.zeros((1, 128), np.float32), ["cam"], [None]), InvalidArgumentError),
     ],
 )
 def test_bad_input_is_refused_and_loses_nothing(store: SqliteStore, call, error):
@@ -88,3 +92,20 @@ def test_duplicate_external_id_is_refused(store: SqliteStore):
     store.add_person("a", "X", external_id="E")
     with pytest.raises(InvalidArgumentError, match="already used"):
         store.add_person("a", "Y", external_id="E")
+
+
+@pytest.mark.parametrize(("model", "dim"), [("mobilefacenet@1", 192), ("dlib@2", 128)])
+def test_a_store_holds_the_embeddings_of_its_model(tmp_path, model: str, dim: int):
+    store = SqliteStore(tmp_path / "faceplane.db", model=model)
+    assert (store.embedding_model, store.embedding_dim) == (model, dim)
+    store.create_collection("a")
+    p = store.add_person("a", "X")
+    emb = np.random.default_rng(0).normal(size=(2, dim)).astype(np.float32)
+    store.add_templates(p.id, emb, [1, 1], [None, None])
+    np.testing.assert_array_equal(next(store.iter_embeddings())[1], emb)
+    with pytest.raises(InvalidArgumentError):
+        store.add_templates(p.id, np.zeros((1, 320 - dim), np.float32), [1], [None])  # the other model's length
+    store.close()
+    reopened = SqliteStore(tmp_path / "faceplane.db")  # the default model does not override a store's own
+    assert reopened.embedding_model == model
+    reopened.close()
