@@ -499,7 +499,7 @@ class Gallery:
         k: int = 5,
         threshold: float | None = None,
     ) -> list[Identification]:
-        """Top-``k`` people for each (128,) embedding, one template per person (its nearest).
+        """Top-``k`` people for each (D,) embedding, one template per person (its nearest).
 
         Args:
             embeddings: (Q, 128) probe embeddings.

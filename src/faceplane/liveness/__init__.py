@@ -6,12 +6,13 @@
   with reasons and evidence), used by ``/verify-live`` (1:1) and ``/identify-live`` (1:N).
 """
 
-from .challenge import CHALLENGES, PROMPTS, Cues, LivenessSession, SessionResult, measure_cues
+from .challenge import CHALLENGES, IDENTITY_FAR, PROMPTS, Cues, LivenessSession, SessionResult, measure_cues
 from .passive import PASSIVE_THRESHOLD, PassiveClip, PassiveCues, PassiveResult, passive_frame
 from .sessions import Evidence, LiveCapture, LivenessChecker, LivenessStatus
 
 __all__ = [
     "CHALLENGES",
+    "IDENTITY_FAR",
     "PASSIVE_THRESHOLD",
     "PROMPTS",
     "Cues",

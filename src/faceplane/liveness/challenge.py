@@ -7,12 +7,15 @@ mouth opening (MAR), head pose by PnP (:mod:`faceplane.pose`). A challenge is me
 moves far enough from the person's own resting value, which is measured on the first frames of the
 session (so glasses or narrow eyes do not matter). The session fails when a challenge is not met in
 time, when the whole session takes too long, or when the face changes person midway (embedding
-continuity). A recorded video of an earlier session is refused because the order differs every time
-and frames must carry this session's nonce; a decided session takes no more frames.
+continuity: a near-frontal face farther than ``same_person_distance`` from the session's first one).
+A recorded video of an earlier session is refused because the order differs every time and frames
+must carry this session's nonce; a decided session takes no more frames.
 
 Thresholds were set on the shared live clip (``liveness/antispoof-zubair-videos/videos/real.mov``:
 resting EAR ~0.27, blinks to 0.12; MAR at rest < 0.1, open ~0.4; head turns +-45 degrees) and are
-relative to the resting value, not absolute.
+relative to the resting value, not absolute. The identity threshold is the embedder's calibrated 1:1
+threshold at FAR 1e-3 (:data:`IDENTITY_FAR`), 1.05 for MobileFaceNet: on ``real.mov`` its
+near-frontal frames stay within 0.88 of the first one, while another person (``obama.jpg``) is 1.51 away.
 
 Example:
     >>> session = LivenessSession(challenges=["blink"], seed=1)
@@ -30,8 +33,18 @@ import numpy.typing as npt
 
 from ..errors import InvalidArgumentError
 from ..pose import head_pose
+from ..verify import load_calibration
 
-__all__ = ["CHALLENGES", "LOOK_AT_CAMERA", "PROMPTS", "Cues", "LivenessSession", "SessionResult", "measure_cues"]
+__all__ = [
+    "CHALLENGES",
+    "IDENTITY_FAR",
+    "LOOK_AT_CAMERA",
+    "PROMPTS",
+    "Cues",
+    "LivenessSession",
+    "SessionResult",
+    "measure_cues",
+]
 
 CHALLENGES = ("blink", "turn_left", "turn_right", "look_up", "open_mouth")
 #: What to tell the person for each challenge ("left" is their own left: a mirrored preview shows it on the left).
@@ -52,7 +65,9 @@ _LOOK_UP_DEG = 12.0
 _MOUTH_OPEN = 0.3  # MAR above rest + this
 _REST_FRAMES = 3  # frames that set the resting values ...
 _REST_MAX_DEG = 20.0  # ... taken only when the head is this near frontal (a turned head is no resting pose)
-_SAME_PERSON = 0.55  # embedding distance to the first face: above it, someone else took over
+#: 1:1 false-accept rate of the identity-continuity check: a stranger taking over midway passes it ~1 in 1,000
+#: (the rate of the default verify-live decision; raw dlib's former fixed 0.55 sat at about this rate too)
+IDENTITY_FAR = 1e-3
 
 
 @dataclass(frozen=True)
@@ -114,6 +129,13 @@ class LivenessSession:
         challenge_timeout_s: time allowed for each challenge once it is shown.
         total_timeout_s: time allowed for the whole session.
         seed: for repeatable tests only; production sessions draw from the OS's random source.
+        same_person_distance: the largest embedding distance to the session's first face still taken
+            as the same person; it depends on the embedder, so pass the calibrated threshold of the
+            engine that makes the embeddings (:class:`~faceplane.liveness.LivenessChecker` does). None:
+            the default embedder's (MobileFaceNet) calibrated 1:1 threshold at :data:`IDENTITY_FAR`.
+
+    Raises:
+        InvalidArgumentError: unknown challenges, a bad ``count`` or a non-positive ``same_person_distance``.
     """
 
     challenges: list[str] = field(default_factory=list)
@@ -121,6 +143,7 @@ class LivenessSession:
     challenge_timeout_s: float = 6.0
     total_timeout_s: float = 30.0
     seed: int | None = None
+    same_person_distance: float | None = None
     nonce: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     _index: int = 0
     _started_t: float | None = None
@@ -133,6 +156,10 @@ class LivenessSession:
     _failure: str | None = None
 
     def __post_init__(self) -> None:
+        if self.same_person_distance is None:
+            self.same_person_distance = load_calibration().threshold_at_far(IDENTITY_FAR)
+        elif not (np.isfinite(self.same_person_distance) and self.same_person_distance > 0):
+            raise InvalidArgumentError(f"same_person_distance must be > 0, got {self.same_person_distance}")
         if self.challenges:
             unknown = [c for c in self.challenges if c not in CHALLENGES]
             if unknown:
@@ -170,6 +197,9 @@ class LivenessSession:
         embedding: npt.ArrayLike | None = None,
     ) -> str | None:
         """One frame at ``t_s`` seconds (its cues, or None when no face was found); returns the challenge now due.
+
+        ``embedding`` is the face's (D,) float32 embedding (None: not compared), from the engine whose
+        threshold is ``same_person_distance``.
 
         Raises:
             InvalidArgumentError: a nonce from another session, or frames after the decision (replay).
@@ -230,7 +260,8 @@ class LivenessSession:
         if self._first_embedding is None:
             self._first_embedding = embedding
             return True
-        return float(np.linalg.norm(embedding - self._first_embedding)) <= _SAME_PERSON
+        assert self.same_person_distance is not None  # set in __post_init__
+        return float(np.linalg.norm(embedding - self._first_embedding)) <= self.same_person_distance
 
     def _met(self, challenge: str, c: Cues) -> bool:
         rest = self._rest

@@ -5,8 +5,9 @@
 - :meth:`~LivenessChecker.start` draws the challenges and a nonce;
 - :meth:`~LivenessChecker.feed_image` and :meth:`~LivenessChecker.feed_clip` analyse frames: the
   68 landmarks give the challenge cues, the embedding of near-frontal frames keeps the person the
-  same throughout (and becomes the identity that verify-live compares), and every frame feeds the
-  passive presentation-attack cues (:mod:`faceplane.liveness.passive`);
+  same throughout (within the engine's calibrated 1:1 threshold at ``identity_far``) and becomes the
+  identity that verify-live compares, and every frame feeds the passive presentation-attack cues
+  (:mod:`faceplane.liveness.passive`);
 - :meth:`~LivenessChecker.status` tells where a session stands;
 - :meth:`~LivenessChecker.take` hands a decided session over **once**: one live pass buys one
   payment or one door opening, never two.
@@ -37,7 +38,8 @@ from ..errors import InvalidArgumentError, NotFoundError
 from ..images import encode_jpeg
 from ..pipeline import Engine
 from ..redact import blur_faces
-from .challenge import Cues, LivenessSession, measure_cues
+from ..verify import load_calibration
+from .challenge import IDENTITY_FAR, Cues, LivenessSession, measure_cues
 from .passive import PASSIVE_THRESHOLD, PassiveClip, PassiveResult
 
 __all__ = ["Evidence", "LiveCapture", "LivenessChecker", "LivenessStatus"]
@@ -89,8 +91,9 @@ class LivenessStatus:
 
 @dataclass(frozen=True)
 class LiveCapture:
-    """A decided session handed over once: its status, the identity embedding (128,) float32 of its
-    most frontal frame (None when no frontal face was seen) and the evidence frames."""
+    """A decided session handed over once: its status, the identity embedding (D,) float32 of its
+    most frontal frame (D = the engine's ``embedding_dim``; None when no frontal face was seen) and the
+    evidence frames."""
 
     status: LivenessStatus
     embedding: npt.NDArray[np.float32] | None
@@ -125,6 +128,12 @@ class LivenessChecker:
         max_sessions: open sessions at most (the oldest expired ones are dropped first).
         redact: blur every face but the subject's in the evidence frames (bystanders are not kept).
         clock: the server's clock (tests inject one).
+        identity_far: the 1:1 false-accept rate at which a session's face must stay the same person:
+            the engine's calibrated threshold at this rate (``engine.calibration_key``) is the largest
+            embedding distance to the session's first face (default :data:`~.challenge.IDENTITY_FAR`).
+
+    Raises:
+        InvalidArgumentError: an engine without 68 landmarks, or ``identity_far`` outside (0, 1].
     """
 
     def __init__(
@@ -136,10 +145,13 @@ class LivenessChecker:
         max_sessions: int = 1000,
         redact: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        identity_far: float = IDENTITY_FAR,
     ) -> None:
         if engine.landmark_points != 68:
             raise InvalidArgumentError("liveness needs an Engine(landmarks=68)")
         self.engine = engine
+        # embedding distances mean different things per embedder: the threshold is the engine's own
+        self.same_person_distance = load_calibration(engine.calibration_key).threshold_at_far(identity_far)
         self.passive_threshold = passive_threshold
         self.ttl_s = ttl_s
         self.max_sessions = max_sessions
@@ -155,7 +167,9 @@ class LivenessChecker:
         Raises:
             InvalidArgumentError: unknown challenges, a bad count, or too many open sessions.
         """
-        active = LivenessSession(challenges=list(challenges or []), count=count)
+        active = LivenessSession(
+            challenges=list(challenges or []), count=count, same_person_distance=self.same_person_distance
+        )
         total_s = active.total_timeout_s
         if self.ttl_s < total_s:
             raise InvalidArgumentError(f"ttl_s ({self.ttl_s:g}) is shorter than a session ({total_s:g} s)")

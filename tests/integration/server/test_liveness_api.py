@@ -19,7 +19,6 @@ import pytest
 from PIL import Image
 
 from faceplane.config import AccessRule
-from faceplane.verify import load_calibration
 from faceplane.video import VideoSource
 
 pytestmark = pytest.mark.slow
@@ -104,8 +103,9 @@ def test_face_pay_accepts_the_live_account_holder_once_with_evidence(client, ser
     assert r.status_code == 200, r.text
     decision = r.json()
     assert decision["allowed"] and decision["reasons"] == [] and decision["name"] == "Webcam man", decision
-    strict = load_calibration().threshold(1e-3)  # the default liveness_far, stricter than the best-accuracy one
-    assert decision["threshold"] == pytest.approx(strict) and strict < load_calibration().threshold(None)
+    calibration = services.gallery.calibration  # the server's embedder's own
+    strict = calibration.threshold(1e-3)  # the default liveness_far, stricter than the best-accuracy one
+    assert decision["threshold"] == pytest.approx(strict) and strict < calibration.threshold(None)
     assert decision["distance"] < strict
     labels = {url.rsplit("/", 1)[1] for url in decision["evidence"]}
     assert {"start.jpg", "identity.jpg", *[f"{c}.jpg" for c in CLIP_ORDER]} <= labels

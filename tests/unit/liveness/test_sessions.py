@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from faceplane import Engine, InvalidArgumentError, NotFoundError
-from faceplane.liveness import LivenessChecker
+from faceplane.liveness import IDENTITY_FAR, LivenessChecker
+from faceplane.verify import load_calibration
 
 
 class Clock:
@@ -62,9 +63,23 @@ def test_a_session_is_taken_once_and_only_when_decided(checker):
     assert checker.status(status.session_id).frames == 1
 
 
+@pytest.mark.parametrize("embedder", ["mobilefacenet", "dlib"])
+def test_sessions_keep_the_identity_at_the_engines_calibrated_threshold(embedder, clock):
+    """Embedding distances differ per embedder: each session gets its engine's own 1:1 threshold."""
+    engine = Engine(landmarks=68, embedder=embedder)
+    expected = load_calibration(engine.calibration_key).threshold_at_far(IDENTITY_FAR)
+    checker = LivenessChecker(engine, clock=clock)
+    session = checker._sessions[checker.start().session_id].active
+    assert session.same_person_distance == pytest.approx(expected) == checker.same_person_distance
+    stricter = LivenessChecker(engine, clock=clock, identity_far=1e-5)
+    assert stricter.same_person_distance < expected
+
+
 def test_bad_arguments(clock):
     with pytest.raises(InvalidArgumentError, match="landmarks=68"):
         LivenessChecker(Engine())
+    with pytest.raises(InvalidArgumentError, match="false-accept rate"):
+        LivenessChecker(Engine(landmarks=68), identity_far=0.0)
     checker = LivenessChecker(Engine(landmarks=68), ttl_s=10, clock=clock)
     with pytest.raises(InvalidArgumentError, match="shorter than a session"):
         checker.start()
