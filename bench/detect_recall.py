@@ -1,27 +1,39 @@
-"""Face detector recall and precision on dlib's hand-labelled example photos, side by side in one run.
+"""Face detectors side by side with dlib's HOG: recall, precision, landmarks from their boxes, video.
 
-Run:  python bench/detect_recall.py [--repeats 3] [--sizes original,640x480]
+Run:  python bench/detect_recall.py            (about 3 minutes on one core; --reference adds dlib's CNN)
 
-Ground truth: dlib's ``examples/faces/training.xml`` and ``testing.xml`` (imglab boxes ``top left
-width height``; 9 PASCAL VOC photos, 43 faces, many of them only 37 px wide) plus ``dogs.jpg``, which
-dlib ships as a negative (no human face). Every detector sees the same images:
+Detectors (rows), every one on the same images:
 
-- dlib HOG (faceplane's ``HogDetector``) at upsample 0 and 1;
-- faceplane's ONNX port of the MMOD CNN (upsample 1) and dlib's own ``cnn_face_detection_model_v1``
-  (upsample 1) as the reference it must match;
-- MediaPipe BlazeFace short- and full-range (``faceplane[mediapipe]``), only where mediapipe is
-  installed; elsewhere their rows say why not.
+- dlib HOG (faceplane's ``HogDetector``) at upsample 0 and 1: the reference the others are read against;
+- ``cnn``: faceplane's ONNX port of dlib's MMOD CNN, upsample 1 (``--reference`` adds dlib's own
+  ``cnn_face_detection_model_v1``, seconds per image, which the port must match);
+- ``blazeface``: MediaPipe's full-range BlazeFace on onnxruntime (``BlazeFaceOnnx``, the model store's
+  ``blazeface``, installed by ``faceplane models install``); its row says why where it is not installed.
 
-Each runs at the original size and with every image resized to 640x480 (the truth boxes scaled
-with it). A detection is a hit when it takes a not yet matched truth box at IoU >= 0.5 (greedy, best
-score first). dlib's boxes are tight, roughly brow to chin; BlazeFace's are larger, forehead to chin
-and ear to ear, so recall at IoU >= 0.3 is reported too: it separates "missed the face" from "drew
-the box differently". Precision counts every detection that matched no truth as false, which
-includes faces the annotators left out. Times are medians over images of the best of ``--repeats``
-calls (after one warm-up call), on this machine's CPU.
+1. Photos with ground truth: dlib's ``examples/faces/training.xml`` and ``testing.xml`` (imglab boxes
+   ``top left width height``; 9 PASCAL VOC photos, 43 faces, many only 37 px wide) plus ``dogs.jpg``,
+   which dlib ships as a negative. Each runs at the original size and letterboxed into 640x480 (the
+   truth boxes scaled with it). A detection is a hit when it takes a not yet matched truth box at
+   IoU >= 0.5 (greedy, best score first). dlib's boxes are tight, roughly brow to chin; BlazeFace's
+   are square, forehead to chin, so recall at IoU >= 0.3 is reported too: it separates "missed the
+   face" from "drew the box differently". Precision counts every detection that matched no truth as
+   false, which includes faces the annotators left out. Times are medians over images of the best of
+   ``--repeats`` calls (after one warm-up call), on this machine's CPU.
+2. Landmarks from each detector's box: dlib's 5-point shape predictor (what the pipeline aligns with)
+   run on the detection box, against the 68-point landmarks in dlib's ``*_with_face_landmarks.xml``
+   (point 0 -> 45, 1 -> 42, 2 -> 36, 3 -> 39, 4 -> 33: outer/inner eye corners and the nose base).
+   Error: the mean distance over the five points divided by the outer-eye-corner distance (300-W's
+   inter-ocular normalisation), on the faces that the detector and HOG at upsample 1 both find, with
+   HOG's error on the same faces beside it. Those 68 points were themselves made by dlib's 68-point
+   model, so they measure agreement with dlib's landmarking more than with a human annotator.
+3. Videos with turned, tilted and small faces (no ground truth): the shared Hamilton clip (every 5th
+   frame) and Intel's GIF previews of people walking up, turning their heads and sitting in a
+   classroom, at their own size. Per detector: frames with at least one face, detections per frame,
+   the share of HOG's (upsample 1) detections it also finds (IoU >= 0.3) and the detections HOG has
+   no box for (a turned face HOG misses, or a false one), median ms per frame (one call per frame).
 
-With 43 faces, one face is 2.3 points of recall: read the table as a coarse comparison.
-Prints a table; writes bench/out/detect_recall.json.
+With 43 faces, one face is 2.3 points of recall: read the tables as a coarse comparison.
+Prints the tables; writes bench/out/detect_recall.json.
 """
 
 from __future__ import annotations
@@ -34,8 +46,9 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -44,6 +57,7 @@ OUT = REPO / "bench" / "out"
 IOU_STRICT = 0.5
 IOU_LOOSE = 0.3
 NEGATIVES = ("dogs.jpg",)  # shipped by dlib as a photo without human faces
+HOG_REFERENCE = "dlib HOG, up 1"  # the row the others are read against
 
 Detect = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -225,52 +239,223 @@ def _dlib_cnn(upsample: int) -> Detect:
     return detect
 
 
-def _mmod_port(threads: int) -> Candidate:
-    """faceplane's ONNX MMOD port, or dlib's CNN in its place where the port is not importable."""
-    try:
-        from faceplane.models.mmod import MMODDetector
-    except ImportError as exc:
-        print(f"note: faceplane.models.mmod not importable ({exc}); using dlib's CNN in its place", file=sys.stderr)
-        return Candidate("MMOD port -> dlib CNN (fallback), up 1", _dlib_cnn(1), slow=True)
-    detector = MMODDetector(num_threads=threads)
-    return Candidate(f"MMOD ONNX port, up 1, {threads} thr", lambda image: detector.detect(image, upsample=1))
-
-
-def _blazeface(model: str) -> Candidate:
-    """BlazeFace at mediapipe's default 0.5 score, or why it cannot run here."""
-    from importlib import util as importlib_util
-
-    name = f"BlazeFace {model}-range"
-    if importlib_util.find_spec("mediapipe") is None:
-        return Candidate(name, None, note="not installed (pip install 'faceplane[mediapipe]')")
+def _blazeface(threads: int) -> Candidate:
+    """The pipeline's ``blazeface`` detector, or why it cannot run here."""
     from faceplane.errors import ModelError
-    from faceplane.models.blazeface import BlazeFaceDetector, mediapipe_model_path
+    from faceplane.models.blazeface_onnx import BlazeFaceOnnx
+    from faceplane.models.store import model_path
 
+    name = "BlazeFace full-range ONNX"
     try:
-        mediapipe_model_path(model)
+        path = model_path("blazeface")
     except ModelError as exc:
         return Candidate(name, None, note=str(exc))
-    return Candidate(name, BlazeFaceDetector(model=model).detect)
+    return Candidate(name, BlazeFaceOnnx(path, num_threads=threads).detect)
 
 
 def detectors(threads: int, reference: bool) -> list[Candidate]:
-    """The detectors in table order."""
+    """The detectors in table order; ``HOG_REFERENCE`` is the second."""
     from faceplane.models.dlib_models import HogDetector
+    from faceplane.models.mmod import MMODDetector
 
     hog = HogDetector()
-    reference_row = (
-        Candidate("dlib CNN (reference), up 1", _dlib_cnn(1), slow=True)
-        if reference
-        else Candidate("dlib CNN (reference), up 1", None, note="skipped (--no-reference)")
-    )
-    return [
+    mmod = MMODDetector(num_threads=threads)
+    out = [
         Candidate("dlib HOG, up 0", lambda image: hog.detect(image, upsample=0)),
-        Candidate("dlib HOG, up 1", lambda image: hog.detect(image, upsample=1)),
-        _mmod_port(threads),
-        reference_row,
-        _blazeface("short"),
-        _blazeface("full"),
+        Candidate(HOG_REFERENCE, lambda image: hog.detect(image, upsample=1)),
+        Candidate(f"cnn: MMOD ONNX port, up 1, {threads} thr", lambda image: mmod.detect(image, upsample=1)),
+        _blazeface(threads),
     ]
+    if reference:
+        out.insert(3, Candidate("dlib CNN (reference), up 1", _dlib_cnn(1), slow=True))
+    return out
+
+
+# -- landmarks from each detector's box ------------------------------------------------------------
+
+LANDMARKS_5_IN_68 = [45, 42, 36, 39, 33]  # dlib's 5-point order -> iBUG 68-point index (nearest, checked)
+Annotated = list[tuple[Path, np.ndarray, np.ndarray]]  # path, (T, 4) xyxy boxes, (T, 68, 2) landmarks
+
+
+def read_landmarks(folder: Path) -> Annotated:
+    """Boxes and 68-point landmarks of ``training_with_face_landmarks.xml`` and ``testing_...``."""
+    out = []
+    for xml_name in ("training_with_face_landmarks.xml", "testing_with_face_landmarks.xml"):
+        for image in ET.parse(folder / xml_name).getroot().iter("image"):
+            boxes, points = [], []
+            for box in image.iter("box"):
+                parts = {int(q.get("name", -1)): (float(q.get("x", 0)), float(q.get("y", 0))) for q in box.iter("part")}
+                if sorted(parts) != list(range(68)):
+                    continue
+                left, top = float(box.get("left", 0)), float(box.get("top", 0))
+                boxes.append([left, top, left + float(box.get("width", 0)), top + float(box.get("height", 0))])
+                points.append([parts[i] for i in range(68)])
+            boxes_xyxy = np.asarray(boxes, np.float32).reshape(-1, 4)
+            out.append((folder / image.get("file", ""), boxes_xyxy, np.asarray(points, np.float32).reshape(-1, 68, 2)))
+    return out
+
+
+def landmark_error(points5: np.ndarray, truth68: np.ndarray) -> float:
+    """Mean distance of dlib's 5 points (5, 2) to their 68-point counterparts / outer-eye-corner distance."""
+    inter_ocular = float(np.linalg.norm(truth68[36] - truth68[45]))
+    return float(np.linalg.norm(points5 - truth68[LANDMARKS_5_IN_68], axis=1).mean()) / inter_ocular
+
+
+def face_errors(detect: Detect | None, annotated: Annotated) -> dict[str, float]:
+    """Per "image#face": the landmark error from the detection overlapping that truth face most (IoU >= 0.3).
+
+    ``detect`` None: from the truth box itself.
+    """
+    from faceplane import load_image
+    from faceplane.geometry import box_iou
+    from faceplane.models.dlib_models import ShapePredictor
+
+    shapes = ShapePredictor(points=5)
+    out = {}
+    for path, truth, points in annotated:
+        rgb = load_image(path)
+        boxes = truth if detect is None else np.asarray(detect(rgb)[0], np.float32).reshape(-1, 4)
+        if not len(boxes) or not len(truth):
+            continue
+        iou = box_iou(truth, boxes)
+        for t in range(len(truth)):
+            d = int(np.argmax(iou[t]))
+            if iou[t, d] >= IOU_LOOSE:
+                out[f"{path.name}#{t}"] = landmark_error(shapes.predict(rgb, boxes[d : d + 1])[0], points[t])
+    return out
+
+
+@dataclass
+class LandmarkRow:
+    """Landmark error from one detector's boxes, on the faces it and HOG (upsample 1) both find."""
+
+    detector: str
+    faces: int
+    median: float
+    mean: float
+    max: float
+    hog_median: float  # HOG's error on the same faces
+    hog_mean: float
+    worse: int  # faces where this row's error is above HOG's
+    better: int
+    per_face: dict[str, float]  # "image#face" -> error (every face this detector finds)
+
+
+def landmark_records(candidates: list[Candidate], annotated: Annotated) -> list[LandmarkRow]:
+    """Per detector: error on the faces it and HOG (upsample 1) both find, with HOG's on the same faces."""
+    errors = {"truth box (hand-drawn)": face_errors(None, annotated)}
+    errors.update({c.name: face_errors(c.detect, annotated) for c in candidates if c.detect and not c.slow})
+    hog = errors[HOG_REFERENCE]
+    records = []
+    for name, errs in errors.items():
+        common = sorted(set(errs) & set(hog))
+        own = np.array([errs[k] for k in common])
+        ref = np.array([hog[k] for k in common])
+        records.append(
+            LandmarkRow(
+                name, len(common), float(np.median(own)), float(own.mean()), float(own.max()),
+                float(np.median(ref)), float(ref.mean()), int((own > ref).sum()), int((own < ref).sum()), errs,
+            )
+        )
+    return records
+
+
+# -- video: turned, tilted and small faces, no ground truth -----------------------------------------
+
+CLIPS = (  # (path under the shared data, keep every n-th frame)
+    ("faces/face_recognition-examples/examples/short_hamilton_clip.mp4", 5),
+    ("video/intel-sample-videos/preview/face-demographics-walking.gif", 1),
+    ("video/intel-sample-videos/preview/face-demographics-walking-and-pause.gif", 1),
+    ("video/intel-sample-videos/preview/head-pose-face-detection-female-and-male.gif", 1),
+    ("video/intel-sample-videos/preview/head-pose-face-detection-female.gif", 1),
+    ("video/intel-sample-videos/preview/head-pose-face-detection-male.gif", 1),
+    ("video/intel-sample-videos/preview/classroom.gif", 1),
+)
+
+
+def read_clip(path: Path, step: int) -> list[np.ndarray]:
+    """Every ``step``-th frame of a video or animated GIF as (H, W, 3) uint8 RGB."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    frames, index = [], 0
+    try:
+        while True:
+            ok, bgr = capture.read()
+            if not ok:
+                break
+            if index % step == 0:
+                frames.append(np.ascontiguousarray(bgr[:, :, ::-1]))
+            index += 1
+    finally:
+        capture.release()
+    return frames
+
+
+Clips = dict[str, list[np.ndarray]]  # clip name -> (H, W, 3) uint8 RGB frames
+Found = dict[str, list[tuple[np.ndarray, np.ndarray]]]  # clip name -> per frame (D, 4) xyxy, (D,) scores
+
+
+@dataclass
+class VideoRow:
+    """One detector on every clip."""
+
+    detector: str
+    frames: int
+    frames_with_face: int
+    detections: int
+    finds_hog: float  # share of HOG up 1's boxes this detector also finds (IoU >= IOU_LOOSE)
+    not_in_hog: int  # detections that overlap none of HOG's boxes
+    median_ms: float  # per frame
+    per_clip: dict[str, tuple[int, int, int]]  # clip -> frames with a face, detections, frames
+
+
+def run_clips(detect: Detect, clips: Clips) -> tuple[Found, list[float]]:
+    """Boxes and scores per frame per clip, and ms per frame (after one warm-up call)."""
+    detect(next(iter(clips.values()))[0])
+    out, ms = {}, []
+    for name, frames in clips.items():
+        found = []
+        for frame in frames:
+            start = time.perf_counter()
+            boxes, scores = detect(frame)
+            ms.append(1000 * (time.perf_counter() - start))
+            found.append((np.asarray(boxes, np.float32).reshape(-1, 4), np.asarray(scores, np.float32).reshape(-1)))
+        out[name] = found
+    return out, ms
+
+
+def _agreement(found: Found, hog: Found) -> tuple[int, int, int]:
+    """HOG's boxes, how many of them ``found`` matches (IoU >= IOU_LOOSE), ``found``'s boxes matching none."""
+    hog_total = hog_found = extra = 0
+    for clip, frames in found.items():
+        for (boxes, scores), (ref, _) in zip(frames, hog[clip], strict=True):
+            taken, _ = match(boxes, scores, ref, IOU_LOOSE)
+            hog_total += len(ref)
+            hog_found += int((taken >= 0).sum())
+            extra += int((taken < 0).sum())
+    return hog_total, hog_found, extra
+
+
+def video_records(candidates: list[Candidate], clips: Clips) -> list[VideoRow]:
+    """Per detector: per-clip frames with a face and detections, agreement with HOG (upsample 1), ms."""
+    runs = {c.name: run_clips(c.detect, clips) for c in candidates if c.detect and not c.slow}
+    hog = runs[HOG_REFERENCE][0]
+    records = []
+    for name, (found, ms) in runs.items():
+        per_clip = {
+            clip: (sum(len(b) > 0 for b, _ in frames), sum(len(b) for b, _ in frames), len(frames))
+            for clip, frames in found.items()
+        }
+        hog_total, hog_found, extra = _agreement(found, hog)
+        records.append(
+            VideoRow(
+                name, sum(v[2] for v in per_clip.values()), sum(v[0] for v in per_clip.values()),
+                sum(v[1] for v in per_clip.values()), hog_found / max(hog_total, 1), extra,
+                statistics.median(ms), per_clip,
+            )
+        )
+    return records
 
 
 # -- report -----------------------------------------------------------------------------------------
@@ -325,23 +510,79 @@ def print_per_image(records: list[dict[str, object]], size: str) -> None:
         return
     print(f"\nper image at {size}: found@0.5/found@0.3/faces (+unmatched detections)")
     print(f"{'image':<28}" + "".join(f"{str(r['detector'])[:15]:>16}" for r in rows))
-    for name in rows[0]["per_image"]:  # type: ignore[union-attr]
-        print(f"{name:<28}" + "".join(f"{r['per_image'][name]:>16}" for r in rows))  # type: ignore[index]
+    per_image = [cast(dict[str, str], r["per_image"]) for r in rows]
+    for name in per_image[0]:
+        print(f"{name:<28}" + "".join(f"{cells[name]:>16}" for cells in per_image))
+
+
+def print_landmarks(records: list[LandmarkRow]) -> None:
+    """Landmark error from each detector's box, beside HOG's on the same faces."""
+    print("\n== 5-point landmarks from the detector's box vs dlib's 68-point truth, original size")
+    print("error = mean point distance / outer-eye-corner distance, on the faces this row and HOG up 1 both find")
+    head = (
+        f"{'box from':<34}{'faces':>6}{'median':>8}{'mean':>8}{'max':>8}"
+        f"{'HOG med':>9}{'HOG mean':>9}{'worse/better':>14}"
+    )
+    print(head)
+    print("-" * len(head))
+    for r in records:
+        print(
+            f"{r.detector:<34}{r.faces:>6}{r.median:>8.4f}{r.mean:>8.4f}{r.max:>8.4f}"
+            f"{r.hog_median:>9.4f}{r.hog_mean:>9.4f}{f'{r.worse}/{r.better}':>14}"
+        )
+
+
+def print_video(records: list[VideoRow], sizes: dict[str, str]) -> None:
+    """Per clip: frames with a face / frames and detections per frame; then one summary row per detector."""
+    print("\n== videos: turned, tilted and small faces (no ground truth), frames at their own size")
+    print("per clip: frames with >= 1 face / frames, detections per frame")
+    print(f"{'clip':<44}" + "".join(f"{r.detector[:20]:>22}" for r in records))
+    for clip, size in sizes.items():
+        cells = ""
+        for r in records:
+            with_face, dets, frames = r.per_clip[clip]
+            cells += f"{f'{with_face}/{frames}':>14}{dets / frames:>8.2f}"
+        print(f"{clip[:34] + ' ' + size:<44}{cells}")
+    head = f"{'detector':<34}{'frames>=1':>12}{'det/frame':>10}{'finds HOGs':>11}{'not in HOG':>11}{'ms/frame':>9}"
+    print(f"\nall clips; 'finds HOGs': share of HOG up 1's boxes it also finds (IoU >= {IOU_LOOSE})")
+    print(head)
+    print("-" * len(head))
+    for r in records:
+        print(
+            f"{r.detector:<34}{f'{r.frames_with_face}/{r.frames}':>12}{r.detections / r.frames:>10.2f}"
+            f"{r.finds_hog:>11.1%}{r.not_in_hog:>11}{r.median_ms:>9.1f}"
+        )
+
+
+def load_clips() -> tuple[Clips, dict[str, str]]:
+    """The clips that exist here (frames), and "WxH, every n" per clip for the table."""
+    clips: Clips = {}
+    sizes: dict[str, str] = {}
+    for relative, step in CLIPS:
+        path = _data() / relative
+        frames = read_clip(path, step) if path.is_file() else []
+        if not frames:
+            print(f"note: {path} missing or unreadable; left out", file=sys.stderr)
+            continue
+        clips[path.name] = frames
+        sizes[path.name] = f"{frames[0].shape[1]}x{frames[0].shape[0]}" + (f"/{step}" if step > 1 else "")
+    return clips, sizes
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3, help="timed calls per image (the best counts)")
     parser.add_argument("--sizes", default="original,640x480", help="comma-separated: original and/or WxH")
-    parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads of the MMOD port")
-    parser.add_argument("--no-reference", action="store_true", help="skip dlib's own CNN (seconds per image)")
+    parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads of the ONNX detectors")
+    parser.add_argument("--reference", action="store_true", help="add dlib's own CNN (seconds per image)")
+    parser.add_argument("--no-video", action="store_true", help="skip the video section")
     args = parser.parse_args()
 
     folder = _data() / "faces" / "dlib-examples" / "examples" / "faces"
     truth = read_truth(folder)
     print(f"{len(truth)} images, {sum(int((~ig).sum()) for _, _, ig in truth)} faces from {folder}")
     print(f"hit = IoU >= {IOU_STRICT} with a truth box; IoU >= {IOU_LOOSE} also shown (box conventions differ)")
-    candidates = detectors(args.threads, reference=not args.no_reference)
+    candidates = detectors(args.threads, reference=args.reference)
     records = []
     for size in args.sizes.split(","):
         samples = make_samples(truth, size)
@@ -352,11 +593,21 @@ def main() -> int:
                 records.append(summary(run_detector(cand, samples, size, args.repeats)))
         print_table(records, size)
         print_per_image(records, size)
+    landmarks = landmark_records(candidates, read_landmarks(folder))
+    print_landmarks(landmarks)
+    video: list[VideoRow] = []
+    if not args.no_video:
+        clips, sizes = load_clips()
+        if clips:
+            video = video_records(candidates, clips)
+            print_video(video, sizes)
 
     OUT.mkdir(parents=True, exist_ok=True)
     out = OUT / "detect_recall.json"
     config = {"iou_strict": IOU_STRICT, "iou_loose": IOU_LOOSE, "repeats": args.repeats, "threads": args.threads}
-    out.write_text(json.dumps({"config": config, "data": str(folder), "results": records}, indent=1))
+    result = {"config": config, "data": str(folder), "results": records, "landmarks": [asdict(r) for r in landmarks],
+              "video": [asdict(r) for r in video]}
+    out.write_text(json.dumps(result, indent=1))
     print(f"\nwrote {out}")
     return 0
 

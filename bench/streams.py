@@ -6,8 +6,8 @@ Run:  python bench/streams.py            (~10 min; --quick: ~3 min; --streams 1,
   the Hamilton clip (Lin-Manuel Miranda on screen, enrolled in a watchlist, so alerts happen) and
   Intel's people-walking clip. Stream i (1-based) is Hamilton when i is odd. Each is a looping
   ``VideoSource(realtime=True)``, paced like a live camera: when analysis lags, frames are dropped.
-- Engine: ``VideoEngine`` + ``ProcessAnalyzer`` (HOG upsample 1, landmarks, chips, quality in worker
-  processes), tracking, recognition once per track (flip-TTA embeddings in the main process), gallery
+- Engine: ``VideoEngine`` + ``ProcessAnalyzer`` (the face detector, landmarks, chips, quality in worker
+  processes), tracking, recognition once per track (the default embedder in the main process), gallery
   search, watchlist rules, events. For N = 1, 2, ... streams (stopping once clearly unsustained):
   analysed fps per stream (median over streams) and in total, dropped share, sustained (every stream
   >= 4.5 analysed fps), alert latency (frame decoded -> watchlist.start published), embeddings per
@@ -17,8 +17,8 @@ Run:  python bench/streams.py            (~10 min; --quick: ~3 min; --streams 1,
   ``compute_face_descriptor``, 1 jitter) and ``face_distance`` to Lin's encoding, on every frame.
   face_recognition itself is not installable here (it compiles dlib); these are the same dlib calls
   with the same weights and arguments, so the loop is equivalent.
-- BlazeFace rows (bench/_streams_blazeface.py): the same engine with MediaPipe's detector in the workers;
-  run only where mediapipe (faceplane[mediapipe]) is importable, e.g. from the .venv-mp test venv.
+- Sweeps: ``blazeface`` (the video default: MediaPipe's full-range BlazeFace on onnxruntime, from the
+  model store) and ``hog<width>`` (dlib HOG upsample 1 on frames shrunk to that width, the old default).
 - Capacity rows: N streams more than the machine can take, so the total analysed fps is the
   throughput ceiling of that setting (``detect_width``, workers, onnxruntime threads).
 
@@ -160,11 +160,11 @@ class Config:
     workers: int = 2
     embed_threads: int = 1  # onnxruntime threads of the main-process embedder (0: one per core)
     queue_size: int | None = None  # VideoSource's frame queue (None: its default, 1 for realtime sources)
-    detector: str = "hog"  # or "blazeface" (bench/_streams_blazeface.py; needs mediapipe)
+    detector: str = "hog"  # or "blazeface"
 
     @property
     def label(self) -> str:
-        return "blazeface" if self.detector == "blazeface" else f"hog {self.detect_width or 'full'}"
+        return f"{self.detector} {self.detect_width or 'full'}"
 
 
 @dataclass
@@ -213,12 +213,12 @@ def run_engine(clips: dict[str, Path], data: Path, n: int, duration_s: float, co
     with tempfile.TemporaryDirectory(prefix="faceplane-streams-") as tmp:
         gallery = _gallery(Path(tmp), data, config.embed_threads)
         sink = MemorySink()
-        if config.detector == "blazeface":
-            from _streams_blazeface import BlazeFaceAnalyzer
-
-            analyzer = BlazeFaceAnalyzer(workers=config.workers)
-        else:
-            analyzer = ProcessAnalyzer(AnalyzerSettings(detect_width=config.detect_width), workers=config.workers)
+        settings = AnalyzerSettings(
+            detector=config.detector,  # type: ignore[arg-type]
+            detect_width=config.detect_width,
+            embedder=gallery.engine.embedder_name,
+        )
+        analyzer = ProcessAnalyzer(settings, workers=config.workers)
         try:
             # start the workers and load their models before the clock starts
             blank = np.zeros((720, 1280, 3), np.uint8)
@@ -375,12 +375,12 @@ def _uptime() -> str:
 def _parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", help="shared data folder (default $FACEPLANE_DATA or ../shared/data)")
-    p.add_argument("--streams", default="1,2,3,4,5,6", help="stream counts to try, in order")
+    p.add_argument("--streams", default="2,4,8,12,16", help="stream counts to try, in order")
     p.add_argument("--duration", type=float, default=40.0, help="seconds per stream count")
     p.add_argument(
         "--sweeps",
-        default="hog640,hog960,blazeface",
-        help="analyzers to sweep: hog<detect_width> (hog0: full 1280) and blazeface (skipped without mediapipe)",
+        default="blazeface960,hog640",
+        help="analyzers to sweep: blazeface<detect_width> and hog<detect_width> (0: full 1280)",
     )
     p.add_argument("--workers", type=int, default=2, help="analyzer processes of the sweep")
     p.add_argument("--naive-frames", type=int, default=30, help="frames of each clip for the naive loop")
@@ -391,21 +391,15 @@ def _parse() -> argparse.Namespace:
     args = p.parse_args()
     if args.quick:
         args.duration, args.naive_frames, args.capacity_duration = 15.0, 10, 10.0
-        args.streams = "2,4,6" if args.streams == p.get_default("streams") else args.streams
+        args.streams = "4,8,12" if args.streams == p.get_default("streams") else args.streams
     return args
 
 
 def _sweep_config(spec: str, workers: int) -> Config | None:
-    if spec == "blazeface":
-        import _streams_blazeface
-
-        if not _streams_blazeface.available():
-            print("blazeface sweep skipped: mediapipe is not installed (faceplane[mediapipe])", file=sys.stderr)
-            return None
-        return Config(0, workers, detector="blazeface")
-    if not spec.startswith("hog") or not spec[3:].isdigit():
-        raise SystemExit(f"--sweeps: expected hog<width> or blazeface, got {spec!r}")
-    return Config(int(spec[3:]), workers)
+    for detector in ("blazeface", "hog"):
+        if spec.startswith(detector) and spec[len(detector) :].isdigit():
+            return Config(int(spec[len(detector) :]), workers, detector=detector)
+    raise SystemExit(f"--sweeps: expected blazeface<width> or hog<width>, got {spec!r}")
 
 
 def _sweep(args: argparse.Namespace, clips: dict[str, Path], data: Path, config: Config) -> list[Run]:
