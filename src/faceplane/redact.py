@@ -16,9 +16,12 @@ from .errors import InvalidArgumentError
 
 __all__ = ["blur_faces"]
 
-#: Mosaic cells across the longer side of a grown face box. About four across the face itself: too
-#: few for our embedder (or a person) to tell who it was (tests/unit/test_redact.py measures it).
-_CELLS = 6
+#: Mosaic cells across the longer side of a grown face box, about two across the face itself: too few
+#: for our embedder (or a person) to tell who it was. Six (four across the face) hid faces from dlib's
+#: embedder, but MobileFaceNet still matched a 63-px face in the Hamilton clip to itself through them
+#: (distance 1.06 < its 1.08 threshold; 1.13-1.24 at three). tests/unit/test_redact.py and
+#: tests/integration/video/test_redaction.py measure it.
+_CELLS = 3
 
 
 def blur_faces(
@@ -31,7 +34,7 @@ def blur_faces(
     """A copy of ``image`` with every face not kept pixelated and blurred beyond recognition.
 
     Each obscured box is grown by ``margin`` x its width on the left and right and x its height
-    above and below (hair, ears, the chin), cut into a coarse mosaic (about four cells across the
+    above and below (hair, ears, the chin), cut into a coarse mosaic (about two cells across the
     face: the detail is averaged away, so it cannot be undone) and blurred to hide the cell edges.
     A kept face's box is never touched, even where a bystander's (grown) box overlaps it: the kept face
     is the evidence, and where two faces overlap, the one in front is mostly the kept one's.

