@@ -237,7 +237,11 @@ def _embed_table(chips: dict[int, np.ndarray], ref_n: int, repeats: int) -> dict
 
 
 def _chunk_sweep(chips: np.ndarray, repeats: int) -> dict[tuple[int, int], float]:
-    """faces/s of MobileFaceNet.compute(chips) in one call, per (threads, _CHUNK)."""
+    """faces/s of MobileFaceNet.compute(chips) in one call, per (threads, _CHUNK).
+
+    Each round times every chunk size once (interleaved), so that a burst of someone else's load
+    on the shared machine hits all sizes alike rather than one; medians over the rounds.
+    """
     from faceplane.models import mobilefacenet
 
     saved = mobilefacenet._CHUNK
@@ -245,9 +249,15 @@ def _chunk_sweep(chips: np.ndarray, repeats: int) -> dict[tuple[int, int], float
     try:
         for threads in dict.fromkeys((1, CORES)):
             net = mobilefacenet.MobileFaceNet(num_threads=threads)
-            for chunk in CHUNKS:
-                mobilefacenet._CHUNK = chunk
-                fps[threads, chunk] = len(chips) / _median_time(lambda n=net: n.compute(chips), repeats)
+            times: dict[int, list[float]] = {chunk: [] for chunk in CHUNKS}
+            for round_ in range(repeats + 1):  # round 0 warms up
+                for chunk in CHUNKS:
+                    mobilefacenet._CHUNK = chunk
+                    start = time.perf_counter()
+                    net.compute(chips)
+                    if round_:
+                        times[chunk].append(time.perf_counter() - start)
+            fps.update({(threads, c): len(chips) / statistics.median(t) for c, t in times.items()})
     finally:
         mobilefacenet._CHUNK = saved
     return fps

