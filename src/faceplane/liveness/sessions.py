@@ -46,7 +46,11 @@ __all__ = ["Evidence", "LiveCapture", "LivenessChecker", "LivenessStatus"]
 
 _CLOCK_SLACK_S = 2.0  # how far a client's timeline may run ahead of the server's
 _MAX_FRAMES = 900  # per session: 30 s at 30 fps
-_FRONTAL_DEG = 15.0  # |yaw| and |pitch| below this: the frame may serve as the identity
+_FRONTAL_DEG = 15.0  # |yaw| below twice this: the frame is embedded (identity continuity, identity)
+# |yaw| and |pitch| below this: the frame may serve as the identity (the most frontal one does). The same
+# bound as the resting pose: at 15 the shared webcam clip, which looks slightly down, offered one frame,
+# and a session whose frames fell a little later had none.
+_IDENTITY_DEG = 20.0
 _EVIDENCE_WIDTH = 640  # evidence frames are shrunk to this width
 
 
@@ -332,7 +336,7 @@ class LivenessChecker:
         elif session.active.decided and not result.passed:
             label = "failed"
         frontal = abs(cues.yaw) + abs(cues.pitch)
-        is_frontal = abs(cues.yaw) < _FRONTAL_DEG and abs(cues.pitch) < _FRONTAL_DEG
+        is_frontal = abs(cues.yaw) < _IDENTITY_DEG and abs(cues.pitch) < _IDENTITY_DEG
         if embedding is not None and is_frontal and (session.best is None or frontal < session.best[0]):
             session.best = (frontal, embedding)
             session.evidence["identity"] = Evidence("identity", t_s, _small_jpeg(image))
