@@ -22,6 +22,8 @@ import numpy.typing as npt
 from .align import ARCFACE_SIZE, CHIP_SIZE, arcface_chips, face_chips
 from .errors import FaceplaneError, InvalidArgumentError
 from .images import DEFAULT_MAX_PIXELS, ImageInput, load_image
+from .models._onnx import providers_for
+from .models.catalog import EMBEDDING_MODELS
 from .models.dlib_models import HogDetector, ShapePredictor
 from .quality import QualityReport, assess_quality
 from .types import Faces, Match
@@ -37,21 +39,20 @@ DetectorName = Literal["hog", "cnn", "blazeface"]
 EmbedderName = Literal["mobilefacenet", "dlib", "dlib-native", "onnx"]
 _F32 = npt.NDArray[np.float32]
 
+
 class EmbedderSpec(NamedTuple):
     """What an embedder makes and eats. ``tag`` changes when the vectors do: "dlib@1" were raw dlib
     descriptors, "dlib@2" are the same scaled to unit length (cosine)."""
 
-    tag: str  # name@version, recorded with every gallery template
-    dim: int
-    calibration: str  # key in models/calibration.json
+    tag: str  # name@version recorded with every template; dimension and calibration: catalog.EMBEDDING_MODELS
     flip_tta: bool  # default: +0.3 pt DevTest for dlib; +0.1 pt for MobileFaceNet, not worth 2x the time
     chip_size: int  # 150: dlib's chip; 112: ArcFace's crop
 
 
 EMBEDDERS: dict[str, EmbedderSpec] = {
-    "mobilefacenet": EmbedderSpec("mobilefacenet@1", 192, "mobilefacenet", False, ARCFACE_SIZE),
-    "dlib": EmbedderSpec("dlib@2", 128, "dlib", True, CHIP_SIZE),
-    "dlib-native": EmbedderSpec("dlib@2", 128, "dlib", True, CHIP_SIZE),
+    "mobilefacenet": EmbedderSpec("mobilefacenet@1", False, ARCFACE_SIZE),
+    "dlib": EmbedderSpec("dlib@2", True, CHIP_SIZE),
+    "dlib-native": EmbedderSpec("dlib@2", True, CHIP_SIZE),
 }
 
 # Detector score that maps to a 0.63 confidence cue in the quality score.
@@ -147,12 +148,12 @@ class Engine:
     @property
     def embedding_dim(self) -> int:
         """Length of this engine's embeddings (128 for dlib, 192 for MobileFaceNet)."""
-        return EMBEDDERS[self.embedder_name].dim
+        return EMBEDDING_MODELS[self.embedding_model][0]
 
     @property
     def calibration_key(self) -> str:
         """The entry of ``models/calibration.json`` measured for this engine's embedder."""
-        return EMBEDDERS[self.embedder_name].calibration
+        return EMBEDDING_MODELS[self.embedding_model][1]
 
     @property
     def chip_size(self) -> int:
@@ -180,7 +181,6 @@ class Engine:
                     self._detector = HogDetector(upsample=self.upsample)
                 elif self.detector_name == "blazeface":
                     from .models.blazeface_onnx import BlazeFaceOnnx
-                    from .models.mobilefacenet import providers_for
                     from .models.store import model_path
 
                     self._detector = BlazeFaceOnnx(
@@ -189,18 +189,19 @@ class Engine:
                 else:
                     from .models.mmod import MMODDetector
 
-                    self._detector = MMODDetector(num_threads=self.num_threads, upsample=self.upsample)
+                    self._detector = MMODDetector(
+                        num_threads=self.num_threads, upsample=self.upsample, providers=providers_for(self.device)
+                    )
             return self._detector
 
     def _get_embedder(self) -> object:
         with self._lock:
             if self._embedder is None:
                 if self.embedder_name == "mobilefacenet":
-                    from .models.mobilefacenet import MobileFaceNet, providers_for
+                    from .models.mobilefacenet import MobileFaceNet
 
                     self._embedder = MobileFaceNet(num_threads=self.num_threads, providers=providers_for(self.device))
                 elif self.embedder_name == "dlib":
-                    from .models.mobilefacenet import providers_for
                     from .models.resnet import ResNetDescriptor
 
                     providers = providers_for(self.device)

@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from ..errors import FaceplaneError, InvalidArgumentError, ModelError, NotFoundError
 from ..images import ImageInput, encode_jpeg
-from ..models.catalog import embedding_dim
+from ..models.catalog import LEGACY_MODEL
 from ..pipeline import EMBEDDERS, Engine
 from ..verify import Calibration, load_calibration
 from .index import VectorIndex, make_index
@@ -93,11 +93,14 @@ def _sha256(source: ImageInput) -> str | None:
 def embedder_for(model: str) -> str:
     """The :class:`~faceplane.Engine` embedder that makes ``model`` (a template tag such as ``"dlib@2"``).
 
+    A legacy ``"dlib@1"`` gallery is served by ``"dlib"`` too: opening it scales it to ``"dlib@2"``.
+
     Raises:
         ModelError: no embedder of this faceplane makes it.
     """
-    for name, (tag, *_rest) in EMBEDDERS.items():
-        if tag == model and name != "dlib-native":
+    model = "dlib@2" if model == LEGACY_MODEL else model
+    for name, spec in EMBEDDERS.items():
+        if spec.tag == model and name != "dlib-native":
             return name
     raise ModelError(f"no embedder makes {model!r} embeddings; this faceplane has {sorted(EMBEDDERS)}")
 
@@ -214,15 +217,14 @@ class Gallery:
             logger.warning("template_key encrypts faceplane.db only: the %s index stores its vectors in clear", index)
         if engine is None and embedder != "auto":
             engine = Engine(embedder=embedder, detector=detector, device=device)  # type: ignore[arg-type]
-        new_model = engine.embedding_model if engine is not None else EMBEDDERS["mobilefacenet"][0]
+        new_model = engine.embedding_model if engine is not None else EMBEDDERS["mobilefacenet"].tag
         store = SqliteStore(root / "faceplane.db", key=template_key, model=new_model)
         try:
-            upgrade_legacy(store)
             if engine is None:
                 name = embedder_for(store.embedding_model)
                 engine = Engine(embedder=name, detector=detector, device=device)  # type: ignore[arg-type]
-            dim = embedding_dim(store.embedding_model)
-            return cls(store=store, index=make_index(index, dim=dim, **index_options), engine=engine, state_dir=root)
+            index_ = make_index(index, dim=store.embedding_dim, **index_options)
+            return cls(store=store, index=index_, engine=engine, state_dir=root)
         except BaseException:
             store.close()
             raise
@@ -502,7 +504,7 @@ class Gallery:
         """Top-``k`` people for each (D,) embedding, one template per person (its nearest).
 
         Args:
-            embeddings: (Q, 128) probe embeddings.
+            embeddings: (Q, D) probe embeddings of the gallery's model.
             collections: search only these collections (default: all).
             k: people per probe.
             threshold: open-set threshold (default :meth:`open_set_threshold`).

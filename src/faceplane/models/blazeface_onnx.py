@@ -42,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import InvalidArgumentError, ModelError
+from ._onnx import onnx_session
 
 __all__ = ["BlazeFaceOnnx", "ssd_anchors", "weighted_nms"]
 
@@ -269,17 +270,11 @@ class BlazeFaceOnnx:
         return self._session
 
     def _make_session(self) -> Any:
-        import onnxruntime as ort
-
         if not self.model_path.is_file():
             raise ModelError(f"BlazeFace ONNX model not found: {self.model_path}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.num_threads
-        options.inter_op_num_threads = 1
-        try:
-            session = ort.InferenceSession(str(self.model_path), sess_options=options, providers=list(self.providers))
-        except Exception as exc:  # onnxruntime raises its own exception types for bad files and providers
-            raise ModelError(f"cannot load BlazeFace model {self.model_path}: {exc}") from None
+        session = onnx_session(
+            str(self.model_path), num_threads=self.num_threads, providers=self.providers, name="BlazeFace model"
+        )
         inputs = [i.name for i in session.get_inputs()]
         outputs = {o.name for o in session.get_outputs()}
         if inputs != [_INPUT_NAME] or not {_BOXES_NAME, _SCORES_NAME} <= outputs:

@@ -40,6 +40,7 @@ import numpy.typing as npt
 from ..errors import InvalidArgumentError, ModelError
 from . import _pyramid
 from ._dlib_dat import DlibLayer, read_network
+from ._onnx import onnx_session
 
 if TYPE_CHECKING:
     import onnx
@@ -303,16 +304,23 @@ class MMODDetector:
         num_threads: onnxruntime intra-op threads (0 = one per physical core).
         upsample: default number of 2x upsamplings (dlib's ``upsample_num_times``); each finds
             faces half as big (~40 px at 1) and costs ~4x the time.
+        providers: onnxruntime execution providers (:func:`faceplane.models._onnx.providers_for`).
     """
 
     def __init__(
-        self, *, weights_path: str | os.PathLike | None = None, num_threads: int = 0, upsample: int = 1
+        self,
+        *,
+        weights_path: str | os.PathLike | None = None,
+        num_threads: int = 0,
+        upsample: int = 1,
+        providers: Sequence[str] = ("CPUExecutionProvider",),
     ) -> None:
         if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 0:
             raise InvalidArgumentError(f"num_threads must be an integer >= 0, got {num_threads!r}")
         self.upsample = _check_upsample(upsample)
         self._weights = weights_path
         self._num_threads = num_threads
+        self._providers = list(providers)
         self._state: tuple[_NetSpec, Any] | None = None
         self._lock = threading.Lock()
 
@@ -334,14 +342,8 @@ class MMODDetector:
         return self._state
 
     def _make_session(self, spec: _NetSpec) -> Any:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self._num_threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         model = _graph(spec.convs).SerializeToString()
-        return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
+        return onnx_session(model, num_threads=self._num_threads, providers=self._providers, name="MMOD port")
 
     def detect(self, image: np.ndarray, *, upsample: int | None = None, threshold: float = 0.0) -> tuple[_F32, _F32]:
         """Detect faces like ``dlib.cnn_face_detection_model_v1(path)(image, upsample)``.

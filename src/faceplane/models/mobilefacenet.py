@@ -24,34 +24,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import InvalidArgumentError, ModelError
+from ..errors import InvalidArgumentError
+from ._onnx import onnx_session
 
-__all__ = ["MobileFaceNet", "normalize", "providers_for"]
+__all__ = ["MobileFaceNet", "normalize"]
 
 logger = logging.getLogger(__name__)
 
 _F32 = npt.NDArray[np.float32]
 _CHUNK = 4  # faces per session run: small batches stay in cache (bench/throughput.py: 1.5-1.8x batch 64 on 1 thread)
-
-def providers_for(device: str) -> list[str]:
-    """onnxruntime execution providers for ``device`` ("cpu" or "cuda"; CUDA falls back to CPU per op).
-
-    Raises:
-        InvalidArgumentError: another device name.
-        ModelError: "cuda" without a CUDA-enabled onnxruntime (``pip install 'faceplane[gpu]'``).
-    """
-    if device == "cpu":
-        return ["CPUExecutionProvider"]
-    if device != "cuda":
-        raise InvalidArgumentError(f"device must be 'cpu' or 'cuda', got {device!r}")
-    import onnxruntime as ort
-
-    if "CUDAExecutionProvider" not in ort.get_available_providers():
-        raise ModelError(
-            "device 'cuda' needs onnxruntime with CUDA (pip install 'faceplane[gpu]', which brings "
-            f"onnxruntime-gpu); this onnxruntime has {ort.get_available_providers()}"
-        )
-    return ["CUDAExecutionProvider", "CPUExecutionProvider"]
 
 
 class MobileFaceNet:
@@ -60,11 +41,10 @@ class MobileFaceNet:
     Args:
         model_path: the converted ONNX file (default: the model store's ``mobilefacenet``).
         num_threads: onnxruntime intra-op threads (0 = one per core).
-        providers: onnxruntime execution providers (see :func:`providers_for`).
+        providers: onnxruntime execution providers (see :func:`faceplane.models._onnx.providers_for`).
     """
 
     dim = 192
-    tag = "mobilefacenet@1"
 
     def __init__(
         self,
@@ -84,18 +64,12 @@ class MobileFaceNet:
     def _load(self) -> Any:
         with self._lock:
             if self._session is None:
-                import onnxruntime as ort
-
                 from .store import model_path
 
                 path = os.fspath(self._path) if self._path is not None else str(model_path("mobilefacenet"))
-                options = ort.SessionOptions()
-                options.intra_op_num_threads = self._num_threads
-                options.inter_op_num_threads = 1
-                try:
-                    self._session = ort.InferenceSession(path, options, providers=self._providers)
-                except Exception as exc:  # onnxruntime raises its own types for unreadable files
-                    raise ModelError(f"cannot load MobileFaceNet from {path}: {exc}") from None
+                self._session = onnx_session(
+                    path, num_threads=self._num_threads, providers=self._providers, name="MobileFaceNet"
+                )
                 logger.info("MobileFaceNet loaded from %s (%s)", path, self._providers[0])
         return self._session
 

@@ -35,6 +35,7 @@ import numpy.typing as npt
 
 from ..errors import InvalidArgumentError, ModelError
 from ._dlib_dat import DlibLayer, read_network
+from ._onnx import onnx_session
 from .registry import weights_path as registry_weights_path
 
 if TYPE_CHECKING:
@@ -304,19 +305,15 @@ class ResNetDescriptor:
         return self._session
 
     def _make_session(self) -> Any:
-        import onnxruntime as ort
-
         path = os.fspath(self._weights) if self._weights is not None else str(registry_weights_path("resnet"))
         try:
             layers = read_network(path)
         except OSError as exc:
             raise ModelError(f"cannot read ResNet weights {path}: {exc}") from None
         model = build_onnx(layers)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self._num_threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        session = ort.InferenceSession(model.SerializeToString(), options, providers=self._providers)
+        session = onnx_session(
+            model.SerializeToString(), num_threads=self._num_threads, providers=self._providers, name="ResNet port"
+        )
         dims = model.graph.input[0].type.tensor_type.shape.dim
         self._chip_shape = (dims[1].dim_value, dims[2].dim_value, 3)
         self._dim = model.graph.output[0].type.tensor_type.shape.dim[1].dim_value

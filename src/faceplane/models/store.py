@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError
+from ._onnx import onnx_session
 from .catalog import DEFAULT_MODELS, MODELS, ModelSpec, PackageSource
 
 __all__ = [
@@ -260,11 +261,7 @@ def _selftest_input(spec: ModelSpec, session: object) -> dict[str, np.ndarray]:
 
 
 def _run_onnx(path: Path, feeds: dict[str, np.ndarray] | None, spec: ModelSpec) -> tuple[dict, dict]:
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    session = onnx_session(str(path), num_threads=1, providers=["CPUExecutionProvider"], name=spec.name)
     feeds = feeds if feeds is not None else _selftest_input(spec, session)
     names = [o.name for o in session.get_outputs()]
     return feeds, dict(zip(names, session.run(names, feeds), strict=True))
