@@ -42,6 +42,7 @@ from ..redact import blur_faces
 from ..types import Frame
 from .analyzer import Analyzer, FrameAnalysis, LocalAnalyzer
 from .annotate import Label, VideoWriter, draw
+from .cuts import CutDetector
 from .recognise import ShotPolicy, TrackIdentities
 from .rules import CameraRules, Line, RuleHit, Zone, anchor_points
 from .sources import SourceStatus, VideoSource
@@ -163,6 +164,7 @@ class _Camera:
         self.rules_template = rules
         self.rules: CameraRules | None = None  # resolved to pixels on the first frame
         self.faces = Tracker(high_score=0.0, low_score=0.0, match_iou=0.1, min_hits=2, max_age=10)
+        self.cuts = CutDetector()  # face tracks end at a scene cut rather than run across it
         # person tracker and count rule as tuned on PETS09-S2L1 and TUD-Campus (bench/counting.py)
         self.people = None
         self.foreground = None
@@ -418,6 +420,7 @@ class VideoEngine:
         cam.summary.frames += 1
         faces = analysis.faces
         cam.summary.faces += len(faces)
+        cut = cam.faces.flush() if cam.cuts(frame.image) else []  # the tracks of the last shot end
         tracks = cam.faces.update(faces.xyxy, faces.score)
         face_tracks = np.zeros(len(faces), np.int64)
         face_tracks[tracks.det_index] = tracks.track_id
@@ -445,7 +448,7 @@ class VideoEngine:
             if cam.people is None:
                 rule_ids.append(tid)
                 rule_boxes.append(faces.xyxy[det])
-        for tid in cam.faces.ended:
+        for tid in [*cut, *cam.faces.ended]:
             shots += self._end_or_last_shot(cam, tid, frame)
         anchor = "centre"
         if cam.people is not None:

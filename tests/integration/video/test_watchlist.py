@@ -1,9 +1,9 @@
 """A watchlist person found in a real clip (face_recognition's Hamilton clip), strangers not alerted.
 
-The clip shows Lin-Manuel Miranda for ~7 s and then, for ~1 s, a man who is neither him nor Alex
-Lacamoire (MobileFaceNet distances > 1.37 to both, threshold 1.08). Lin-Manuel is enrolled from one photo.
-The timeline below is what the HOG detector finds, so these runs analyse with it: BlazeFace, the video
-default, also finds the audience between the shots, and its tracks run across the clip's cuts.
+The clip cuts between shots at 0.8, 1.6, 2.8 and 7.2 s: Lin-Manuel Miranda on stage at 0.2-0.8 s and
+2.8-7.2 s, the audience between, and three people of the audience for the last 2 s (none of them him or
+Alex Lacamoire). Lin-Manuel is enrolled from one photo. The runs analyse with the video default, BlazeFace;
+its tracks end at the cuts (video/cuts.py), so no face of one shot inherits the identity of another's.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def _run(gallery, sources, watchlists, tmp_path, analyzer=None, alert_gap_s=10.0
         gallery=gallery,
         watchlists=watchlists,
         bus=EventBus([sink], store=store),
-        analyzer=analyzer or LocalAnalyzer(AnalyzerSettings(detector="hog", embedder=gallery.engine.embedder_name)),
+        analyzer=analyzer or LocalAnalyzer(AnalyzerSettings(embedder=gallery.engine.embedder_name)),
         alert_gap_s=alert_gap_s,
     )
     for src in sources:
@@ -58,12 +58,14 @@ def test_watchlist_person_alerted_with_snapshot(gallery, examples, tmp_path):
     for e in starts:
         jpeg = (store.directory / e.snapshot).read_bytes()
         assert jpeg[:2] == b"\xff\xd8" and len(jpeg) > 2000
-    # the stranger at the end is kept as an unknown face, never alerted
-    unknown = sink.of_kind("face.unknown")
-    assert len(unknown) == 1 and unknown[0].t_s > 7.0
+    # strangers are kept as unknown faces, never alerted: the audience between the shots and the three people
+    # of the last shot (HOG found one of them); nobody else is in Lin-Manuel's shot (2.8-7.2 s)
+    unknown = [(u.t_s - (u.dwell_s or 0.0), u.t_s) for u in sink.of_kind("face.unknown")]
+    assert len([first for first, _ in unknown if first > 7.2]) >= 3
+    assert not [(first, last) for first, last in unknown if last > 2.8 and first < 7.2]
     assert not any(e.kind.startswith("watchlist.") and e.t_s > 7.2 for e in sink.events)
     # recognition once per track: far fewer embeddings than faces detected
-    assert summary.face_tracks <= 4 and summary.embeddings <= 3 * summary.face_tracks
+    assert summary.embeddings <= 3 * summary.face_tracks
     assert summary.embeddings < summary.faces / 3
     assert store.count(kinds=["watchlist.start"]) == len(starts)
 
