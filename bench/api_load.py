@@ -164,9 +164,19 @@ def _free_port() -> int:
 
 
 class Server:
-    """``faceplane serve`` in a subprocess on a free loopback port, stopped with SIGINT (then SIGKILL)."""
+    """``faceplane serve`` in a subprocess on a free loopback port, in a process group of its own; stopped
+    with SIGINT (then SIGKILL), and whatever of its group survives it (workers) is killed and named in
+    ``leftovers``. ``settings_env`` overrides the settings below (``FACEPLANE_*`` variables)."""
 
-    def __init__(self, data_dir: Path, index: str, log: Path, *, pythonpath: str | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        index: str,
+        log: Path,
+        *,
+        pythonpath: str | None = None,
+        settings_env: dict[str, str] | None = None,
+    ) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         exe = Path(sys.executable).parent / "faceplane"
@@ -174,11 +184,17 @@ class Server:
         env["FACEPLANE_WORKERS"] = "0"  # no cameras here: no detector processes competing for the 2 cores
         if pythonpath:
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, env.get("PYTHONPATH")]))
+        env |= settings_env or {}
         cmd = [str(exe), "serve", "--port", str(self.port), "--data-dir", str(data_dir)]
         self._log = log.open("w")
         start = time.perf_counter()
-        self.proc = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        self.startup_s = self._wait_ready(start)
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.leftovers: list[str] = []
+        try:
+            self.startup_s = self._wait_ready(start)
+        except BaseException:  # Ctrl-C or a failed start: the caller has no Server to stop
+            self.stop()
+            raise
 
     def _wait_ready(self, start: float, timeout_s: float = 600) -> float:
         while time.perf_counter() - start < timeout_s:
@@ -201,7 +217,35 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.leftovers = end_process_group(self.proc.pid)
         self._log.close()
+
+
+def end_process_group(pgid: int, grace_s: float = 5.0) -> list[str]:
+    """Give the processes left in group ``pgid`` ``grace_s`` to end, SIGKILL the rest; returns those as
+    ``"pid command line"`` (empty: none was left). Zombies (ended, not yet reaped) do not count."""
+    deadline = time.monotonic() + grace_s
+    while (left := _group(pgid)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    names = []
+    for proc in left:
+        try:
+            names.append(f"{proc.pid} {' '.join(proc.cmdline())[:120]}")
+            proc.kill()
+        except psutil.Error:
+            pass
+    return names
+
+
+def _group(pgid: int) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if os.getpgid(proc.pid) == pgid and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except (ProcessLookupError, psutil.Error):
+            pass
+    return found
 
 
 def identify(client: httpx.Client, probe: Probe, body: bytes) -> httpx.Response:

@@ -2,10 +2,11 @@
 
 Run:  python bench/streams.py            (~10 min; --quick: ~3 min; --streams 1,2,3 --duration 30 ...)
 
-- Streams: two shared clips re-encoded once to 1280x720 H.264 at 30 fps into bench/out/ (cached):
-  the Hamilton clip (Lin-Manuel Miranda on screen, enrolled in a watchlist, so alerts happen) and
-  Intel's people-walking clip. Stream i (1-based) is Hamilton when i is odd. Each is a looping
-  ``VideoSource(realtime=True)``, paced like a live camera: when analysis lags, frames are dropped.
+- Streams: two shared clips re-encoded once (by PyAV's own FFmpeg, libx264: no ffmpeg binary needed)
+  to 1280x720 H.264 at 30 fps into bench/out/ (cached): the Hamilton clip (Lin-Manuel Miranda on
+  screen, enrolled in a watchlist, so alerts happen) and Intel's people-walking clip. Stream i
+  (1-based) is Hamilton when i is odd. Each is a looping ``VideoSource(realtime=True)``, paced like a
+  live camera: when analysis lags, frames are dropped.
 - Engine: ``VideoEngine`` + ``ProcessAnalyzer`` (the face detector, landmarks, chips, quality in worker
   processes), tracking, recognition once per track (the default embedder in the main process), gallery
   search, watchlist rules, events. For N = 1, 2, ... streams (stopping once clearly unsustained):
@@ -31,13 +32,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -72,37 +73,49 @@ def make_streams(data: Path) -> dict[str, Path]:
             continue
         if not src.is_file():
             raise SystemExit(f"missing clip {src} (set --data or $FACEPLANE_DATA)")
-        ffmpeg = shutil.which("ffmpeg")
-        if ffmpeg is None:
-            raise SystemExit("the ffmpeg binary is needed to make the 720p streams (apt-get install ffmpeg)")
-        limit = ["-t", str(WALKING_SECONDS)] if name == "walking" else []
-        cmd = [
-            ffmpeg,
-            "-v",
-            "error",
-            "-y",
-            *limit,
-            "-i",
-            str(src),
-            "-an",
-            "-vf",
-            "scale=1280:720:flags=bicubic,fps=30",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-crf",
-            "20",
-            "-pix_fmt",
-            "yuv420p",
-            "-g",
-            "60",
-            str(dst) + ".tmp.mp4",
-        ]
         print(f"encoding {dst.name} ...", file=sys.stderr)
-        subprocess.run(cmd, check=True)
-        os.replace(str(dst) + ".tmp.mp4", dst)
+        tmp = dst.with_name(dst.name + ".tmp.mp4")
+        encode_720p30(src, tmp, limit_s=WALKING_SECONDS if name == "walking" else None)
+        os.replace(tmp, dst)
     return made
+
+
+def encode_720p30(src: Path, dst: Path, limit_s: float | None = None, fps: int = 30) -> None:
+    """Re-encode ``src`` to 1280x720 H.264 at ``fps`` with PyAV's own FFmpeg (no ffmpeg binary needed).
+
+    The same as ``ffmpeg -t LIMIT -i SRC -an -vf scale=1280:720:flags=bicubic,fps=30 -c:v libx264
+    -preset veryfast -crf 20 -pix_fmt yuv420p -g 60 DST``: as FFmpeg's fps filter, an input frame at t s
+    takes output slot round(t * fps) and the slots up to the next one's, so a 10 fps clip shows each frame
+    3 times and a 29.97 fps one repeats one frame in a thousand.
+    """
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        stream = out.add_stream("libx264", rate=fps, options={"preset": "veryfast", "crf": "20", "g": "60"})
+        stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuv420p"
+        slot = 0
+
+        def emit(frame: av.VideoFrame, until_s: float) -> None:  # output slots before until_s show frame
+            nonlocal slot
+            while slot < round(until_s * fps):
+                scaled = frame.reformat(1280, 720, "yuv420p", interpolation="BICUBIC")
+                scaled.pts, scaled.time_base = slot, Fraction(1, fps)
+                out.mux(stream.encode(scaled))
+                slot += 1
+
+        prev: tuple[av.VideoFrame, float] | None = None
+        in_rate = float(inp.streams.video[0].average_rate or fps)
+        for frame in inp.decode(video=0):
+            t = float(frame.time or 0.0)
+            if limit_s is not None and t >= limit_s:
+                break
+            if prev is not None:
+                emit(prev[0], t)
+            prev = (frame, t)
+        if prev is not None:
+            last_s = prev[1] + 1 / in_rate
+            emit(prev[0], last_s if limit_s is None else min(last_s, limit_s))
+        out.mux(stream.encode(None))
 
 
 def sample_frames(path: Path, n: int, every: int = 6) -> list[np.ndarray]:

@@ -69,8 +69,16 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     names = args.camera or []
     if names and len(names) != len(args.sources):
         raise InvalidArgumentError(f"{len(names)} --camera names for {len(args.sources)} sources")
+    # the operator's own sources, named on their command line: the server's source policy does not apply
     sources = [
-        VideoSource(src, camera=names[i] if names else None, fps=args.fps, realtime=args.realtime, loop=args.loop)
+        VideoSource(
+            src,
+            camera=names[i] if names else None,
+            fps=args.fps,
+            realtime=args.realtime,
+            loop=args.loop,
+            playlists=True,
+        )
         for i, src in enumerate(args.sources)
     ]
     use_gallery = args.watchlist or args.data_dir_given or Path(args.data_dir).exists()

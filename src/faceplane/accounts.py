@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._sqlite_ids import upgrade_to_autoincrement
 from .errors import InvalidArgumentError, NotFoundError
 
 __all__ = ["ROLES", "AccountStore", "ApiKey", "Principal", "role_at_least"]
@@ -57,7 +58,7 @@ class ApiKey:
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
-    id INTEGER PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, prefix TEXT NOT NULL,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, role TEXT NOT NULL, prefix TEXT NOT NULL,
     key_hash TEXT NOT NULL UNIQUE, created_at REAL NOT NULL, revoked_at REAL
 );
 CREATE TABLE IF NOT EXISTS users (
@@ -100,6 +101,7 @@ class AccountStore:
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        upgrade_to_autoincrement(self._db, ["api_keys"])  # stores made when key ids could be reused: rebuilt once
         self._lock = threading.Lock()
 
     def close(self) -> None:

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from . import __version__
 from .errors import FaceplaneError
+from .logs import LOG_FORMATS, configure_logging, error_line
 from .pipeline import Engine
 from .types import Faces
 
@@ -192,6 +193,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="faceplane", description="Self-hosted face recognition.")
     parser.add_argument("--version", action="version", version=f"faceplane {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv for debug)")
+    parser.add_argument(
+        "--log-format", choices=LOG_FORMATS, default="text", help="log lines on stderr: text, or one JSON object a line"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("detect", help="find faces in images")
@@ -233,6 +237,9 @@ def _parser() -> argparse.ArgumentParser:
     from ._cli_models import add_models_command
 
     add_models_command(sub)
+    from ._cli_backup import add_backup_commands
+
+    add_backup_commands(sub)
 
     p = sub.add_parser(
         "keygen", help="print a new template key (FACEPLANE_TEMPLATE_KEY: encrypts stored face templates)"
@@ -250,12 +257,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(level, args.log_format)
     stream = out if out is not None else sys.stdout
     try:
         return int(args.func(args, stream))
     except FaceplaneError as exc:
-        print(f"faceplane: error: {exc}", file=sys.stderr)
+        print(error_line(str(exc), args.log_format), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("faceplane: interrupted", file=sys.stderr)

@@ -19,6 +19,7 @@ Example ``faceplane.toml``::
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 import tomllib
 from pathlib import Path
@@ -36,11 +37,13 @@ from .errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     from .video.rules import Line, Zone
+    from .video.source_policy import SourcePolicy
     from .video.sources import VideoSource
 
 __all__ = [
     "AccessRule",
     "CameraConfig",
+    "CameraSourcesConfig",
     "MqttConfig",
     "RetentionConfig",
     "RetentionLimit",
@@ -95,6 +98,77 @@ class CameraConfig(BaseModel):
             except InvalidArgumentError as exc:
                 raise ValueError(str(exc)) from None
         return value
+
+
+_StreamScheme = Literal["rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "srt", "udp", "tcp"]
+_DEFAULT_SCHEMES: tuple[_StreamScheme, ...] = ("rtsp", "rtsps")  # http(s) and the others only when listed
+
+
+class CameraSourcesConfig(BaseModel):
+    """Which sources the server's cameras may open (API, settings file and saved state alike; not the
+    CLI's ``faceplane run FILE``). See :mod:`faceplane.video.source_policy`.
+
+    Example::
+
+        [camera_sources]
+        schemes = ["rtsp", "rtsps", "https"]
+        hosts = ["*.cams.local", "10.0.0.0/8"]
+        media_roots = ["/srv/clips"]
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    schemes: list[_StreamScheme] = Field(
+        default_factory=lambda: list(_DEFAULT_SCHEMES), description="stream URL schemes cameras may use"
+    )
+    hosts: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description="hosts streams may come from: '*' (any), name globs ('*.cams.local'), addresses, networks "
+        "('10.0.0.0/8'; a name matches when all its addresses are in one)",
+    )
+    deny_hosts: list[str] = Field(
+        default_factory=lambda: list(_denied_hosts()),
+        description="addresses and networks never opened, whatever 'hosts' says (names are resolved); default: "
+        "loopback, link-local (cloud metadata), unspecified. [] allows them (tests, a camera proxy on this host)",
+    )
+    media_roots: list[Path] = Field(
+        default_factory=list,
+        description="folders whose files (after symlinks and '..') admins may use as camera sources; "
+        "empty: no local files",
+    )
+    webcams: bool = Field(False, description="allow local capture devices (webcam:N, /dev/videoN) as cameras")
+
+    @field_validator("hosts", "deny_hosts")
+    @classmethod
+    def _parse_hosts(cls, value: list[str], info: object) -> list[str]:
+        from .video.source_policy import parse_host_pattern
+
+        for text in value:
+            try:
+                pattern = parse_host_pattern(text)
+            except InvalidArgumentError as exc:
+                raise ValueError(str(exc)) from None
+            if isinstance(pattern, str) and getattr(info, "field_name", "") == "deny_hosts":
+                raise ValueError(f"deny_hosts takes addresses and networks, not names: {text!r}")
+        return value
+
+    def policy(self) -> SourcePolicy:
+        """The policy these settings describe."""
+        from .video.source_policy import SourcePolicy
+
+        return SourcePolicy(
+            schemes=self.schemes,
+            hosts=self.hosts,
+            deny_hosts=self.deny_hosts,
+            media_roots=self.media_roots,
+            webcams=self.webcams,
+        )
+
+
+def _denied_hosts() -> tuple[str, ...]:
+    from .video.source_policy import DEFAULT_DENIED_HOSTS
+
+    return DEFAULT_DENIED_HOSTS
 
 
 class WebhookConfig(BaseModel):
@@ -234,7 +308,20 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(10.0, gt=0, le=200, description="largest accepted image upload")
     rate_limit_per_minute: int = Field(120, ge=1, description="recognition requests per minute per API key")
     session_hours: float = Field(12.0, gt=0, description="console login lifetime")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses or networks (CIDR) of TLS-terminating reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed (client IPs in the audit log, HTTPS); empty: none, the TCP peer is the client",
+    )
+    refusals_audited_per_minute: int = Field(
+        30, ge=1, le=10_000, description="refused requests (401, 403, refused changes) written to the audit log a "
+        "minute at most (and 5 a minute per client IP and status); the rest are counted in one summary entry",
+    )
     cameras: list[CameraConfig] = Field(default_factory=list, description="cameras started with the server")
+    camera_sources: CameraSourcesConfig = Field(
+        default_factory=lambda: CameraSourcesConfig.model_validate({}),
+        description="which sources cameras may open: schemes, hosts, media roots for files, webcams",
+    )
     webhooks: list[WebhookConfig] = Field(default_factory=list, description="where events are POSTed")
     mqtt: MqttConfig | None = Field(None, description="publish events to this MQTT broker (home/NVR setups)")
     liveness_challenges: int = Field(3, ge=1, le=5, description="challenges drawn for each liveness session")
@@ -260,6 +347,12 @@ class Settings(BaseSettings):
         default_factory=list,
         description="door rules of /identify-live (none: anyone identified in the asked collections may pass)",
     )
+    metrics_token: SecretStr | None = Field(
+        None,
+        min_length=16,
+        description="bearer token a Prometheus scraper may use for GET /metrics instead of a viewer API key "
+        "(at least 16 characters); unset: only callers with the viewer role",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -272,6 +365,16 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # precedence: CLI options (init) > environment > the TOML file
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted_proxies: {proxy!r} is not an IP address or a network (CIDR)") from None
+        return proxies
 
     @field_validator("liveness_far")
     @classmethod

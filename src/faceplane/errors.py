@@ -11,6 +11,8 @@ Every error the library raises on purpose derives from :class:`FaceplaneError`, 
     ├── ModelError                 a model's weights are missing or unreadable
     ├── NotFoundError              no collection, person or template with that name or id
     ├── SourceError                a video source cannot be opened (missing file, bad URL, no device)
+    │   └── SourceRefusedError     the camera source policy does not allow this source
+    ├── PermissionDeniedError      the caller's role may not do this (e.g. a local file camera, non-admin)
     └── InvalidArgumentError       a bad argument value (also a ValueError)
 
 No face in an image is not an error: it is an empty :class:`faceplane.Faces`.
@@ -27,7 +29,9 @@ __all__ = [
     "InvalidImageError",
     "ModelError",
     "NotFoundError",
+    "PermissionDeniedError",
     "SourceError",
+    "SourceRefusedError",
 ]
 
 
@@ -65,3 +69,11 @@ class NotFoundError(FaceplaneError, LookupError):
 
 class SourceError(FaceplaneError):
     """A video source cannot be opened or read: a missing file, a malformed URL, no such device."""
+
+
+class SourceRefusedError(SourceError):
+    """The camera source policy (``camera_sources`` in the settings) does not allow this source."""
+
+
+class PermissionDeniedError(FaceplaneError, PermissionError):
+    """The caller's role may not do this, though a higher role may (e.g. a local file as a camera source)."""

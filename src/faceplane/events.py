@@ -384,6 +384,10 @@ class EventBus:
         self.store = store
         self.sinks = list(sinks)
 
+    def subscribe(self, sink: EventSink) -> None:
+        """Send every later event to ``sink`` too (safe while events are published: the list is replaced)."""
+        self.sinks = [*self.sinks, sink]
+
     def publish(self, event: Event, snapshot_jpeg: bytes | None = None) -> Event:
         """Store, then fan out; an event already stored (same id) is not sent to the sinks again."""
         if self.store is not None:

@@ -22,8 +22,9 @@ import numpy.typing as npt
 
 from .accounts import AccountStore, Principal
 from .audit import AuditLog
+from .camera_sources import CameraSources
 from .config import CameraConfig, Settings
-from .errors import InvalidArgumentError, NotFoundError
+from .errors import InvalidArgumentError, NotFoundError, PermissionDeniedError, SourceRefusedError
 from .events import Broadcaster, Event, EventStore
 from .gallery.gallery import Gallery
 from .gallery.records import Collection, Consent, EnrollReport, Identification, Person, Template
@@ -32,6 +33,7 @@ from .liveness.sessions import LiveCapture, LivenessChecker, LivenessStatus
 from .models.store import ModelInfo, inventory
 from .pipeline import Engine
 from .pose import head_pose
+from .refusals import RefusalLog
 from .retention import RetentionJob, RetentionReport
 from .types import Faces, Match
 from .video.engine import CameraSummary, VideoEngine
@@ -139,7 +141,10 @@ class Services:
         self.sinks = list(sinks)  # webhooks, MQTT: closed with the services
         self.cluster = cluster  # cameras on Ray workers instead of self.video
         self.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+        self.stopping = threading.Event()  # set when the server stops: live event streams end
+        self.refusals = RefusalLog(audit, per_minute=settings.refusals_audited_per_minute)  # 401/403/refused changes
         self._cameras: dict[str, CameraConfig] = {}
+        self.sources = CameraSources(policy=settings.camera_sources.policy(), audit=audit)  # refused: kept, shown
         self._state_path = Path(settings.data_dir) / "server-state.json"
         self._video_thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -161,31 +166,56 @@ class Services:
         state = self._read_state()
         for name in [*self.settings.watchlists, *state.get("watchlists", [])]:
             self.set_watchlist(name, True, persist=False)
-        cameras = {c.id: c for c in self.settings.cameras}
+        # the settings file is the server owner's (an admin's); a saved camera keeps the role of who added it
+        cameras = {c.id: (c, Principal("settings", "admin", "system")) for c in self.settings.cameras}
         for raw in state.get("cameras", []):
-            cameras.setdefault(raw["id"], CameraConfig(**raw))
-        for cam in cameras.values():
+            role = CameraSources.saved_role(state.get("camera_roles"), raw["id"])
+            cameras.setdefault(raw["id"], (CameraConfig(**raw), Principal("server-state", role, "system")))
+        for cam, who in cameras.values():
             try:
-                self.add_camera(cam, persist=False)
+                self.add_camera(cam, persist=False, who=who)
+            except (SourceRefusedError, PermissionDeniedError) as exc:  # kept and shown as refused, not run
+                self.sources.keep_refused(cam, who, exc)
             except Exception:  # one broken camera must not keep the server down
-                log.exception("camera %s could not be started", cam.id)
+                log.exception("camera %s could not be started", cam.id, extra={"camera": cam.id})
         self._video_thread = threading.Thread(target=self.video.run, kwargs={"forever": True}, name="video")
         self._video_thread.start()
         self.retention.start()
 
     def close(self) -> None:
-        self.retention.stop()
+        """Stop the cameras (their last tracks end and are published), the detector workers and the sinks, then
+        close the stores. Each step is logged and runs even when one before it failed."""
+        self.stopping.set()
+        n = len(self._cameras)
+        for what, step in (
+            ("stopping the retention job", self.retention.stop),
+            (f"stopping {n} camera{'' if n == 1 else 's'}", self._stop_cameras),
+            ("stopping the detector workers", self.video.analyzer.close),
+            (f"delivering the events queued for {len(self.sinks)} sinks", self._close_sinks),
+            ("closing stores", self._close_stores),
+        ):
+            log.info(what)
+            try:
+                step()
+            except Exception:
+                log.exception("%s failed", what)
+
+    def _stop_cameras(self) -> None:
         if self.cluster is not None:
             self.cluster.close()
         self.video.stop()
         if self._video_thread is not None:
             self._video_thread.join(30)
-        self.video.analyzer.close()
+
+    def _close_sinks(self) -> None:
         for sink in self.sinks:
             sink.close()
+
+    def _close_stores(self) -> None:
         self.gallery.close()
         self.events.close()
         self.accounts.close()
+        self.refusals.flush()
         self.audit.close()
 
     def _read_state(self) -> dict[str, list[Any]]:
@@ -197,7 +227,9 @@ class Services:
     def _write_state(self) -> None:
         state = {
             "watchlists": sorted(self.video.watchlists),
-            "cameras": [c.model_dump() for c in self._cameras.values()],
+            "cameras": [c.model_dump() for c in self._cameras.values()]
+            + [r.config.model_dump() for r in self.sources.refused.values()],
+            "camera_roles": dict(self.sources.roles),
         }
         tmp = self._state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=1))
@@ -340,31 +372,51 @@ class Services:
             missing += sum(1 for p in people if p.expires_at is None or not (p.consent and p.consent.purpose))
         return missing
 
-    def add_camera(self, config: CameraConfig, *, persist: bool = True) -> CameraView:
+    def add_camera(
+        self,
+        config: CameraConfig,
+        *,
+        persist: bool = True,
+        who: Principal | None = None,
+        ip: str = "",
+    ) -> CameraView:
+        """Start a camera; its source must pass the source policy for ``who`` (None: this process, an admin).
+
+        Raises:
+            SourceRefusedError, PermissionDeniedError: the policy refuses the source (audited).
+        """
+        who = who or Principal("system", "admin", "system")
+        self._refuse_duplicate(config.id)
+        self.sources.admit(config, who, ip=ip)  # may resolve a host name: not under the lock
         with self._lock:
-            if config.id in self._cameras:
-                raise InvalidArgumentError(f"camera {config.id!r} exists; delete it first")
+            self._refuse_duplicate(config.id)
             if self.cluster is not None:
                 self.cluster.add_camera(config)
-                self._cameras[config.id] = config
-                if persist:
-                    self._write_state()
-                return CameraView(config, None, None)
-            lines, zones = config.rules()
-            self.video.add_camera(
-                config.video_source(),
-                lines=lines,
-                zones=zones,
-                people=config.people,
-                fixed_camera=config.fixed,
-            )
+            else:
+                lines, zones = config.rules()
+                self.video.add_camera(
+                    config.video_source(),
+                    lines=lines,
+                    zones=zones,
+                    people=config.people,
+                    fixed_camera=config.fixed,
+                )
             self._cameras[config.id] = config
+            self.sources.roles[config.id] = who.role
             if persist:
                 self._write_state()
-        return self.camera(config.id)
+        return CameraView(config, None, None) if self.cluster is not None else self.camera(config.id)
+
+    def _refuse_duplicate(self, camera_id: str) -> None:
+        if camera_id in self._cameras or camera_id in self.sources.refused:
+            raise InvalidArgumentError(f"camera {camera_id!r} exists; delete it first")
 
     def remove_camera(self, camera_id: str) -> None:
         with self._lock:
+            if camera_id in self.sources.refused:  # never started
+                self.sources.forget(camera_id)
+                self._write_state()
+                return
             if camera_id not in self._cameras:
                 raise NotFoundError(f"no camera {camera_id!r}")
             if self.cluster is not None:
@@ -372,12 +424,15 @@ class Services:
             else:
                 self.video.remove_camera(camera_id)
             del self._cameras[camera_id]
+            self.sources.forget(camera_id)
             self._write_state()
 
     def cameras(self) -> list[CameraView]:
-        return [self.camera(c) for c in list(self._cameras)]
+        return [self.camera(c) for c in [*self._cameras, *self.sources.refused]]
 
     def camera(self, camera_id: str) -> CameraView:
+        if (refused := self.sources.refused.get(camera_id)) is not None:
+            return CameraView(refused.config, refused.status(), None)
         config = self._cameras.get(camera_id)
         if config is None:
             raise NotFoundError(f"no camera {camera_id!r}")

@@ -75,9 +75,11 @@ class WebhookSink:
         self.url, self.secret, self.kinds = url, secret, set(kinds)
         self.attempts, self.backoff_s, self.timeout_s = attempts, backoff_s, timeout_s
         self.delivered = 0
+        self.failed = 0  # events given up on (dead-lettered), since this sink started
         self._queue: queue.Queue[object] = queue.Queue(maxsize=1000)
         self._stop = threading.Event()
         self._db: sqlite3.Connection | None = None
+        self._db_lock = threading.Lock()
         if dead_letters is not None:
             self._db = sqlite3.connect(str(dead_letters), check_same_thread=False, isolation_level=None)
             self._db.execute(
@@ -95,21 +97,30 @@ class WebhookSink:
         except queue.Full:
             self._dead(event, event.to_json().encode(), "queue full: the receiver is too slow", 0)
 
+    @property
+    def queued(self) -> int:
+        """Events waiting for delivery."""
+        return self._queue.qsize()
+
     def close(self, timeout_s: float = 10.0) -> None:
-        """Deliver what is queued (within ``timeout_s``), then stop."""
+        """Deliver what is queued (within ``timeout_s``), then stop; what is left goes to the dead letters."""
         self._queue.put(_STOP)
         self._thread.join(timeout_s)
-        self._stop.set()
-        if self._db is not None:
-            self._db.close()
+        self._stop.set()  # ends a back-off wait; events still queued are dead-lettered without another try
+        self._thread.join(self.timeout_s + 1.0)  # at most the request in flight
+        with self._db_lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
     def failures(self) -> list[tuple[str, str, str, int]]:
         """Dead letters: ``(event_id, kind, error, attempts)``, oldest first."""
-        if self._db is None:
-            return []
-        return self._db.execute(
-            "SELECT event_id, kind, error, attempts FROM webhook_failures ORDER BY failed_at"
-        ).fetchall()
+        with self._db_lock:
+            if self._db is None:
+                return []
+            return self._db.execute(
+                "SELECT event_id, kind, error, attempts FROM webhook_failures ORDER BY failed_at"
+            ).fetchall()
 
     def _run(self) -> None:
         while True:
@@ -117,6 +128,9 @@ class WebhookSink:
             if item is _STOP:
                 return
             assert isinstance(item, Event)
+            if self._stop.is_set():  # closing, and the receiver did not keep up: keep it for the operator
+                self._dead(item, item.to_json().encode(), "not delivered before the server stopped", 0)
+                continue
             self._deliver(item)
 
     def _deliver(self, event: Event) -> None:
@@ -148,8 +162,10 @@ class WebhookSink:
 
     def _dead(self, event: Event, body: bytes, error: str, attempts: int) -> None:
         log.warning("webhook %s: giving up on event %s (%s)", self.url, event.id, error)
-        if self._db is not None:
-            self._db.execute(
-                "INSERT INTO webhook_failures VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (event.id, self.url, event.kind, body.decode(), error, attempts, time.time()),
-            )
+        self.failed += 1
+        with self._db_lock:  # close() may run at the same time
+            if self._db is not None:
+                self._db.execute(
+                    "INSERT INTO webhook_failures VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (event.id, self.url, event.kind, body.decode(), error, attempts, time.time()),
+                )

@@ -7,8 +7,10 @@ Chromium with extra flags (e.g. a fake webcam playing a clip).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -44,12 +46,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real ``faceplane serve`` on a free port with an empty data folder; its base URL."""
+def server(tmp_path_factory: pytest.TempPathFactory, data: Path) -> Iterator[str]:
+    """A real ``faceplane serve`` on a free port with an empty data folder; its base URL. The shared data is
+    its media root: the console's admin may start a camera on a clip there."""
     root = tmp_path_factory.mktemp("serve")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACEPLANE_")}
     env["FACEPLANE_ENVIRONMENT"] = "development"
+    env["FACEPLANE_CAMERA_SOURCES"] = json.dumps({"media_roots": [str(data)]})
     log = (root / "serve.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "faceplane.cli", "serve", "--port", str(port), "--data-dir", str(root / "data")],
@@ -57,6 +61,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its detector workers too: one group to kill if it does not stop
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -75,11 +80,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             time.sleep(0.2)
         yield base
     finally:
-        proc.terminate()
+        proc.terminate()  # SIGTERM: the server stops its cameras and workers itself (tests/integration/server)
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
         log.close()
 

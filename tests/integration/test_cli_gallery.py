@@ -80,12 +80,13 @@ def test_cluster_groups_recurring_strangers(tmp_path, examples):
     # Obama appears in 4 photos (two_people too), Biden in 2
     assert [c["faces"] for c in clusters] == [4, 2]
     assert _run(d, "gallery", "create", "named").returncode == 0
-    named = _run(d, "cluster", "--name", "Obama", "--cluster", "0", "--collection", "named")
+    obama = str(clusters[0]["cluster"])  # ids are issued once (1, 2 here), never reused
+    named = _run(d, "cluster", "--name", "Obama", "--cluster", obama, "--collection", "named")
     assert named.returncode == 0, named.stderr
     ident = json.loads(_run(d, "identify", "--json", str(examples / "obama-720p.jpg")).stdout)
     assert ident["faces"][0]["person"]["name"] == "Obama"
     again = [json.loads(line) for line in _run(d, "cluster", "--json").stdout.splitlines()]
-    assert [c["faces"] for c in again] == [2]  # Obama's faces left the unknown pool
+    assert [(c["cluster"], c["faces"]) for c in again] == [(clusters[1]["cluster"], 2)]  # Obama's faces left
 
 
 def test_bad_import_is_refused(tmp_path):

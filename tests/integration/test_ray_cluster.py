@@ -92,7 +92,9 @@ def test_the_server_runs_its_cameras_on_the_cluster(local_cluster, examples, tmp
     from faceplane.config import DEV_ADMIN_KEY, Settings
     from faceplane.server.app import create_app
 
-    services = build_services(Settings(data_dir=tmp_path / "data", cluster="local", workers=0))  # type: ignore[call-arg]
+    sources = {"media_roots": [str(examples)]}  # the admin's camera plays a clip of the shared data
+    settings = Settings(data_dir=tmp_path / "data", cluster="local", workers=0, camera_sources=sources)  # type: ignore[call-arg,arg-type]
+    services = build_services(settings)
     assert services.cluster is not None
     services.start()
     key = {"X-API-Key": DEV_ADMIN_KEY}
@@ -109,6 +111,9 @@ def test_the_server_runs_its_cameras_on_the_cluster(local_cluster, examples, tmp
             assert enrolled.status_code == 201, enrolled.text
             watch = client.put("/api/v1/collections/vip/watchlist", json={"watchlist": True}, headers=key)
             assert watch.status_code == 200
+            refused = client.post("/api/v1/cameras", json={"id": "passwd", "source": "/etc/passwd"}, headers=key)
+            assert refused.status_code == 422 and "outside the media roots" in refused.json()["detail"]
+            assert services.cluster.cameras() == []  # the source policy holds before a worker is placed
             camera = {"id": "stage", "source": str(examples / "short_hamilton_clip.mp4"), "realtime": False}
             assert client.post("/api/v1/cameras", json=camera, headers=key).status_code == 201
 

@@ -71,10 +71,11 @@ def serve_file(path: str, factory: GstRtspServer.RTSPMediaFactory) -> Gst.Pipeli
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=8554)
+    parser.add_argument("--address", default="127.0.0.1", help="address to listen on (default: loopback only)")
     parser.add_argument("--mount", action="append", required=True, help="/path=FILE (repeatable)")
     args = parser.parse_args()
     Gst.init(None)
-    server = GstRtspServer.RTSPServer(service=str(args.port))
+    server = GstRtspServer.RTSPServer(service=str(args.port), address=args.address)
     players = []
     for spec in args.mount:
         mount, _, path = spec.partition("=")

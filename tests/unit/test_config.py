@@ -27,6 +27,7 @@ def test_file_then_environment_then_options(tmp_path, monkeypatch):
         (f'environment = "production"\nadmin_api_key = "{DEV_ADMIN_KEY}"\n', "admin_api_key"),
         ('[[cameras]]\nid = "a b"\nsource = "x"\n', "cameras.0.id"),
         ('[[cameras]]\nid = "a"\nsource = "x"\nlines = ["1,2"]\n', "4 numbers"),
+        ('trusted_proxies = ["proxy.example"]\n', "trusted_proxies: 'proxy.example' is not an IP address"),
         ("not toml = = \n", "cannot read"),
     ],
 )
@@ -81,3 +82,8 @@ def test_access_rules_refuse_bad_hours(hours):
 def test_liveness_far_must_be_calibrated(tmp_path):
     with pytest.raises(InvalidArgumentError, match="liveness_far"):
         load_settings(None, data_dir=tmp_path, liveness_far=1e-4)
+
+
+def test_trusted_proxies_are_addresses_or_networks():
+    assert load_settings(trusted_proxies=["10.0.0.0/8", "127.0.0.1", "::1"]).trusted_proxies[0] == "10.0.0.0/8"
+    assert load_settings().trusted_proxies == []  # by default no forwarded header is believed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import sqlite3
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -102,3 +103,24 @@ def test_unreachable_receiver_is_dead_lettered(tmp_path):
 def test_bad_configuration(url, secret):
     with pytest.raises(InvalidArgumentError):
         WebhookSink(url, secret=secret)
+
+
+def test_closing_keeps_undelivered_events_as_dead_letters(tmp_path):
+    """Closing while the receiver is down and retries wait: no event is lost and nothing crashes the thread
+    (the dead-letter table was closed under the delivery thread, which then raised)."""
+    sink = WebhookSink(
+        "http://127.0.0.1:9/nothing", secret="s3cret-key", attempts=3, backoff_s=5.0, dead_letters=tmp_path / "dl.db"
+    )
+    events = [_event() for _ in range(3)]
+    for event in events:
+        sink.emit(event)
+    started = time.monotonic()
+    sink.close(timeout_s=0.3)
+    assert time.monotonic() - started < 5.0
+    assert sink.failed == 3
+    db = sqlite3.connect(tmp_path / "dl.db")
+    try:
+        kept = {row[0] for row in db.execute("SELECT event_id FROM webhook_failures")}
+    finally:
+        db.close()
+    assert kept == {e.id for e in events}

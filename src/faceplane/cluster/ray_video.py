@@ -349,7 +349,8 @@ class RayVideoCluster:
         embedder: str = "mobilefacenet",
     ) -> None:
         ray = _ray()
-        if not ray.is_initialized():
+        self._owns_ray = not ray.is_initialized()  # then close() ends the Ray processes it started
+        if self._owns_ray:
             ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING)
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -436,6 +437,9 @@ class RayVideoCluster:
                 self.remove_camera(camera)
             except Exception:  # a worker on a dead node: nothing left to stop
                 log.exception("camera %s did not stop cleanly", camera)
+        if self._owns_ray:
+            log.info("disconnecting from Ray (and stopping the local Ray processes started here)")
+            _ray().shutdown()
 
     # -- events ---------------------------------------------------------------------------------
     def _poll_loop(self) -> None:

@@ -8,12 +8,14 @@ through one ambiguous face. dlib's implementation is seeded, so results are repe
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 import numpy.typing as npt
 
 from ..errors import InvalidArgumentError
 
-__all__ = ["cluster_embeddings"]
+__all__ = ["cluster_embeddings", "stable_cluster_ids"]
 
 
 def cluster_embeddings(
@@ -53,3 +55,41 @@ def cluster_embeddings(
     kept = np.unique(labels[labels >= 0])
     remap = {int(c): i for i, c in enumerate(kept)}
     return np.array([remap.get(int(x), -1) for x in labels], np.int64)
+
+
+def stable_cluster_ids(
+    previous: Sequence[int | None], labels: Sequence[int], issue: Callable[[int], list[int]]
+) -> list[int]:
+    """Ids for the clusters of a new clustering: an id is never given to other faces than the ones it named.
+
+    A new cluster keeps the id of an old cluster when it holds all that cluster's faces and no face of
+    another old cluster (it is the same stranger, perhaps seen again); any other cluster (a split, a merge,
+    a new stranger) gets a fresh id from ``issue``, so an operator naming cluster 7 from an older listing
+    never enrolls someone else's faces.
+
+    Args:
+        previous: (N,) the cluster id each face had before (None: none).
+        labels: (N,) the new labels from :func:`cluster_embeddings` (0..K-1, -1 for no cluster).
+        issue: returns that many ids never issued before (``SqliteStore.issue_cluster_ids``).
+
+    Returns:
+        The id of each new label 0..K-1.
+
+    Example:
+        >>> stable_cluster_ids([4, 4, None, 5, 5], [0, 0, 0, 1, -1], lambda n: list(range(9, 9 + n)))
+        [4, 9]
+    """
+    count = max((int(x) for x in labels), default=-1) + 1
+    members: dict[int, set[int | None]] = {}  # new label -> the old ids of its faces
+    holders: dict[int, set[int]] = {}  # old id -> the new labels its faces went to (-1 included)
+    for old, label in zip(previous, labels, strict=True):
+        members.setdefault(int(label), set()).add(old)
+        if old is not None:
+            holders.setdefault(int(old), set()).add(int(label))
+    kept: dict[int, int] = {}
+    for label in range(count):
+        olds = [old for old in members.get(label, set()) if old is not None]
+        if len(olds) == 1 and holders[olds[0]] == {label}:
+            kept[label] = olds[0]
+    fresh = iter(issue(count - len(kept)))
+    return [kept[label] if label in kept else next(fresh) for label in range(count)]

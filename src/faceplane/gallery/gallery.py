@@ -669,20 +669,22 @@ class Gallery:
         """Re-cluster all unknown faces; returns the clusters, largest first.
 
         ``threshold`` defaults to the calibrated 1:1 threshold at FAR 3e-4 of the gallery's model
-        (0.49 for raw dlib descriptors, the old fixed default 0.5).
+        (0.49 for raw dlib descriptors, the old fixed default 0.5). A cluster keeps its id while it is the
+        same faces (plus new ones); an id is never reused (see :func:`~.cluster.stable_cluster_ids`).
         """
-        from .cluster import cluster_embeddings
+        from .cluster import cluster_embeddings, stable_cluster_ids
 
         rows, emb = self.store.unknown_faces()
         limit = threshold if threshold is not None else self.calibration.threshold_at_far(3e-4)
         labels = cluster_embeddings(emb, threshold=limit, min_size=min_size)
-        self.store.set_clusters([r["id"] for r in rows], [int(x) if x >= 0 else None for x in labels])
+        ids = stable_cluster_ids([r["cluster_id"] for r in rows], labels.tolist(), self.store.issue_cluster_ids)
+        self.store.set_clusters([r["id"] for r in rows], [ids[x] if x >= 0 else None for x in labels])
         clusters = []
         for label in range(int(labels.max()) + 1 if len(labels) else 0):
             members = [r for r, lab in zip(rows, labels, strict=True) if lab == label]
             clusters.append(
                 UnknownCluster(
-                    id=label,
+                    id=ids[label],
                     face_ids=[int(r["id"]) for r in members],
                     sources=sorted({str(r["source"]) for r in members}),
                     first_seen=min(float(r["seen_at"]) for r in members),

@@ -137,7 +137,7 @@ class EnrollReport:
 class UnknownCluster:
     """Faces of one recurring stranger (matched nobody enrolled), for an operator to name or dismiss."""
 
-    id: int
+    id: int  # issued once, never reused; kept across re-clusterings while the cluster holds the same faces
     face_ids: list[int]
     sources: list[str]
     first_seen: float  # Unix seconds

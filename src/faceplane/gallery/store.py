@@ -5,7 +5,8 @@ The store is the source of truth; vector indexes are rebuilt from it. Every chan
 generation is known to be stale and is rebuilt (see :class:`~faceplane.gallery.gallery.Gallery`).
 SQLite runs in WAL mode with foreign keys on: deleting a collection or a person deletes their
 templates in the same transaction, and a process killed mid-write leaves either the whole change
-or none of it.
+or none of it. Ids are ``AUTOINCREMENT``: an erased person's, template's or face's id is never given to
+another (stores made before are upgraded on open, see :mod:`faceplane._sqlite_ids`).
 
 Template protection: opened with a ``key``, the store encrypts every embedding and thumbnail of
 templates and unknown faces (AES-256-GCM, the row bound as associated data; see
@@ -30,6 +31,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .._sqlite_ids import next_id, upgrade_to_autoincrement
 from ..errors import InvalidArgumentError, NotFoundError
 from ..models.catalog import LEGACY_MODEL, embedding_dim
 from .crypto import TemplateCipher
@@ -41,16 +43,17 @@ logger = logging.getLogger(__name__)
 
 _KEY_CHECK = "template_key_check"  # meta key: present iff embeddings and thumbnails are encrypted
 _SCHEMA_VERSION = 1
+_ID_TABLES = ("collections", "people", "templates", "unknown_faces")  # ids never reused: AUTOINCREMENT
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS collections (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL UNIQUE,
     description TEXT NOT NULL DEFAULT '',
     created_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS people (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
     display_name TEXT NOT NULL,
     external_id TEXT,
@@ -61,7 +64,7 @@ CREATE TABLE IF NOT EXISTS people (
     UNIQUE (collection_id, external_id)
 );
 CREATE TABLE IF NOT EXISTS templates (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
     embedding BLOB NOT NULL,
     quality REAL,  -- NULL: unknown (embeddings enrolled without a photo)
@@ -71,7 +74,7 @@ CREATE TABLE IF NOT EXISTS templates (
 );
 CREATE INDEX IF NOT EXISTS templates_person ON templates(person_id);
 CREATE TABLE IF NOT EXISTS unknown_faces (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     embedding BLOB NOT NULL,
     source TEXT NOT NULL DEFAULT '',
     seen_at REAL NOT NULL,
@@ -187,6 +190,11 @@ class SqliteStore:
                 db.execute(statement)
             db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(_SCHEMA_VERSION),))
             db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+            # the largest unknown-face cluster id ever issued (see issue_cluster_ids); older stores: the largest held
+            db.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('cluster_seq', "
+                "(SELECT COALESCE(MAX(cluster_id), 0) FROM unknown_faces))"
+            )
             if "purpose" not in {r["name"] for r in db.execute("PRAGMA table_info(people)")}:
                 db.execute("ALTER TABLE people ADD COLUMN purpose TEXT")  # galleries made before watchlist reasons
             self._add_model_columns(db, model)
@@ -196,6 +204,8 @@ class SqliteStore:
         self._cipher: TemplateCipher | None = None
         try:
             self._cipher = self._unlock(key)
+            with self._lock:  # stores made before ids were never reused: their tables are rebuilt, once
+                upgrade_to_autoincrement(self._db, _ID_TABLES)
         except BaseException:
             self._db.close()
             raise
@@ -501,8 +511,8 @@ class SqliteStore:
         with self._tx() as db:
             if db.execute("SELECT 1 FROM people WHERE id = ?", (int(person_id),)).fetchone() is None:
                 raise NotFoundError(f"no person with id {person_id}")
-            # ids chosen here (max + 1, as SQLite would) so each encrypted cell is bound to its row id
-            tid = int(db.execute("SELECT COALESCE(MAX(id), 0) FROM templates").fetchone()[0])
+            # ids chosen here (as AUTOINCREMENT would) so each encrypted cell is bound to its row id
+            tid = next_id(db, "templates") - 1
             for vec, q, sha, thumb in zip(emb, qualities, image_sha256, thumbs, strict=True):
                 tid += 1
                 db.execute(
@@ -608,7 +618,7 @@ class SqliteStore:
         ids: list[int] = []
         now = time.time()
         with self._tx() as db:
-            fid = int(db.execute("SELECT COALESCE(MAX(id), 0) FROM unknown_faces").fetchone()[0])  # see add_templates
+            fid = next_id(db, "unknown_faces") - 1  # see add_templates
             for vec, src, thumb in zip(emb, sources, thumbnails, strict=True):
                 fid += 1
                 db.execute(
@@ -634,6 +644,13 @@ class SqliteStore:
         blobs = (_reveal(self._cipher, "unknown_faces/embedding", r["id"], r["embedding"]) for r in rows)
         emb = _embeddings(blobs, self.embedding_dim)
         return rows, emb.astype(np.float32)
+
+    def issue_cluster_ids(self, count: int) -> list[int]:
+        """``count`` new unknown-face cluster ids, never issued before (a named or dismissed cluster's stays dead)."""
+        with self._tx(bump=False) as db:
+            last = int(db.execute("SELECT value FROM meta WHERE key = 'cluster_seq'").fetchone()[0])
+            db.execute("UPDATE meta SET value = ? WHERE key = 'cluster_seq'", (str(last + max(count, 0)),))
+        return list(range(last + 1, last + 1 + max(count, 0)))
 
     def set_clusters(self, face_ids: Sequence[int], cluster_ids: Sequence[int | None]) -> None:
         with self._tx() as db:

@@ -25,11 +25,15 @@ from ..errors import (
     ImageTooLargeError,
     InvalidArgumentError,
     NotFoundError,
+    PermissionDeniedError,
     SourceError,
 )
 from ..pipeline import NoFaceError
 from ..services import Services
+from .metrics import install_metrics
+from .refused import audit_refusal
 from .routes import admin, cameras, events, faces, gallery, governance, liveness, models
+from .security import VERIFY_PAGE, SecurityHeaders, fixed_headers
 
 __all__ = ["create_app"]
 
@@ -39,6 +43,7 @@ CONSOLE = Path(__file__).parent / "console"
 _STATUS = (  # most specific first
     (ImageTooLargeError, 413),
     (NotFoundError, 404),
+    (PermissionDeniedError, 403),  # a higher role may (a local file camera needs an admin)
     (NoFaceError, 422),
     (ImageError, 422),
     (SourceError, 422),
@@ -99,12 +104,15 @@ def create_app(services: Services) -> FastAPI:
         description="Self-hosted face recognition: faces, galleries, cameras, events. "
         "Authenticate with `X-API-Key` (or `Authorization: Bearer`) or a console login.",
         docs_url="/docs",
+        redoc_url=None,  # ReDoc needs a CDN, Google Fonts and blob: workers; /docs is the one CDN page
         openapi_url="/api/v1/openapi.json",
         dependencies=[Depends(_single_valued_query)],
     )
     app.state.services = services
+    app.add_middleware(SecurityHeaders)  # CSP, nosniff, framing, permissions (camera only on /verify)
     for module in (faces, gallery, cameras, events, admin, liveness, governance, models):
         app.include_router(module.router, prefix="/api/v1", responses=_PROBLEMS)
+    install_metrics(app, services)  # GET /metrics (Prometheus) and the HTTP latency middleware
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, str]:
@@ -113,25 +121,34 @@ def create_app(services: Services) -> FastAPI:
     @app.exception_handler(FaceplaneError)
     async def faceplane_error(request: Request, exc: FaceplaneError) -> JSONResponse:
         status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
+        audit_refusal(request, status, type(exc).__name__, str(exc))
         return _problem(status, type(exc).__name__, str(exc))
 
     @app.exception_handler(StarletteHTTPException)  # also the router's 404 and 405, not only ours
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        audit_refusal(request, exc.status_code, None, str(exc.detail))
         return _problem(exc.status_code, "HTTPException", str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        audit_refusal(request, 422, "ValidationError", problems)
         return _problem(422, "ValidationError", problems)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         detail = str(exc) if services.settings.environment == "development" else "see the server log"
-        return _problem(500, "InternalError", detail)
+        response = _problem(500, "InternalError", detail)
+        response.headers.update(fixed_headers())  # sent outside the middlewares
+        return response
 
     @app.get("/", include_in_schema=False)
     def console() -> FileResponse:
+        return FileResponse(CONSOLE / "index.html")
+
+    @app.get(VERIFY_PAGE, include_in_schema=False)
+    def verify_page() -> FileResponse:  # the console again, in a document that may use the camera
         return FileResponse(CONSOLE / "index.html")
 
     app.mount("/console", StaticFiles(directory=CONSOLE), name="console")

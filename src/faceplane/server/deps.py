@@ -30,8 +30,9 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_principal(request: Request, services: ServicesDep) -> Principal:
-    """The caller, from ``X-API-Key``, ``Authorization: Bearer <key>`` or the console session cookie."""
+def find_principal(request: Request, services: Services) -> Principal | None:
+    """The caller, from ``X-API-Key``, ``Authorization: Bearer <key>`` or the console session cookie; None
+    when the request has none of them or they are not valid."""
     key = request.headers.get("x-api-key")
     auth = request.headers.get("authorization", "")
     if not key and auth.lower().startswith("bearer "):
@@ -39,6 +40,12 @@ def get_principal(request: Request, services: ServicesDep) -> Principal:
     principal = services.accounts.authenticate_key(key) if key else None
     if principal is None and (token := request.cookies.get(SESSION_COOKIE)):
         principal = services.accounts.session(token)
+    return principal
+
+
+def get_principal(request: Request, services: ServicesDep) -> Principal:
+    """The caller (see ``find_principal``); 401 without a valid one."""
+    principal = find_principal(request, services)
     if principal is None:
         raise HTTPException(401, "a valid API key (X-API-Key) or a console login is required")
     return principal

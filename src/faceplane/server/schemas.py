@@ -231,7 +231,12 @@ class WatchlistIn(BaseModel):
 
 class CameraIn(BaseModel):
     id: str = Field(pattern=r"^[\w.-]{1,64}$", description="camera id")
-    source: str = Field(min_length=1, max_length=2000, description="file path, rtsp://..., http(s)://..., webcam:N")
+    source: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="rtsp://..., http(s)://..., a file below a media root (admins) or webcam:N, as the camera "
+        "source policy (settings: camera_sources) allows",
+    )
     fps: float = Field(5.0, gt=0, le=30)
     lines: list[str] = Field(default_factory=list, description="'[name=]x1,y1,x2,y2' (px or 0..1)")
     zones: list[str] = Field(default_factory=list, description="'[name=]x1,y1,x2,y2,x3,y3,...'")
@@ -250,7 +255,10 @@ class CameraIn(BaseModel):
 class CameraOut(BaseModel):
     id: str
     source: str = Field(description="the source with any password masked")
-    state: str = Field(description="connecting | live | stalled | ended | failed | stopped")
+    state: str = Field(
+        description="connecting | live | stalled | ended | failed | stopped | refused (by the camera source "
+        "policy at start: not running; the reason says why)"
+    )
     reason: str
     frames: int
     faces: int

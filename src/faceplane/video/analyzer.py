@@ -10,8 +10,12 @@ into one onnxruntime call, which releases the GIL.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -25,6 +29,8 @@ from ..types import Faces
 
 __all__ = ["Analyzer", "AnalyzerSettings", "FrameAnalysis", "LocalAnalyzer", "ProcessAnalyzer"]
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class FrameAnalysis:
@@ -35,12 +41,14 @@ class FrameAnalysis:
         chips: (N, S, S, 3) uint8 aligned face chips for the embedder (``Engine.chip_size``), row i for face i.
         people_xyxy: (M, 4) float32 pixel boxes of people (empty unless people detection is on).
         people_score: (M,) float32 person detector scores.
+        detect_s: seconds the face detection, landmarks and chips of this frame took (in the worker).
     """
 
     faces: Faces
     chips: npt.NDArray[np.uint8]
     people_xyxy: npt.NDArray[np.float32]
     people_score: npt.NDArray[np.float32]
+    detect_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -99,7 +107,9 @@ class _Work:
         self.people: Any = None
 
     def __call__(self, image: npt.NDArray[np.uint8], people: bool) -> FrameAnalysis:
+        start = time.perf_counter()
         faces, chips, _ = self.engine.detect_detailed(image)
+        detect_s = time.perf_counter() - start
         if people:
             if self.people is None:
                 from .people import PersonDetector
@@ -108,7 +118,7 @@ class _Work:
             pxyxy, pscore = self.people.detect(image)
         else:
             pxyxy, pscore = np.zeros((0, 4), np.float32), np.zeros((0,), np.float32)
-        return FrameAnalysis(faces, chips, np.asarray(pxyxy, np.float32), np.asarray(pscore, np.float32))
+        return FrameAnalysis(faces, chips, np.asarray(pxyxy, np.float32), np.asarray(pscore, np.float32), detect_s)
 
 
 class LocalAnalyzer:
@@ -134,8 +144,19 @@ _WORKER: _Work | None = None
 
 def _init_worker(settings: AnalyzerSettings) -> None:
     global _WORKER  # one set of models per worker process, built once
+    # Ctrl-C reaches the terminal's whole process group: the parent stops its workers, not the keyboard
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, name="parent-watch", daemon=True).start()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     _WORKER = _Work(settings)
+
+
+def _exit_with_parent() -> None:
+    """End this worker once its parent is gone, however it went (SIGKILL, the OOM killer): no orphans."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        parent.join()  # waits on the spawn pipe, which the kernel closes when the parent ends
+        os._exit(0)
 
 
 def _analyze_in_worker(image: npt.NDArray[np.uint8], people: bool) -> FrameAnalysis:
@@ -161,5 +182,17 @@ class ProcessAnalyzer:
     def submit(self, image: npt.NDArray[np.uint8], *, people: bool = False) -> Future[FrameAnalysis]:
         return self._pool.submit(_analyze_in_worker, image, people)
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Stop the workers: frames in hand finish within ``timeout_s``, then any worker left is killed."""
+        workers = list((self._pool._processes or {}).values())  # private, but the only handle on the workers
+        closer = threading.Thread(
+            target=self._pool.shutdown, kwargs={"cancel_futures": True}, name="analyzer-close", daemon=True
+        )
+        closer.start()
+        closer.join(timeout_s)
+        stuck = [p for p in workers if p.is_alive()]
+        if stuck:
+            log.warning("%d detector workers still busy after %.0f s: killing them", len(stuck), timeout_s)
+            for p in stuck:
+                p.kill()
+            closer.join(timeout_s)  # the pool sees them gone and finishes its shutdown

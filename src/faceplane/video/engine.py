@@ -37,8 +37,10 @@ from ..gallery.gallery import Gallery
 from ..gallery.records import Candidate, Identification
 from ..geometry import box_iou
 from ..images import encode_jpeg
+from ..logs import camera_context
 from ..pipeline import Engine
 from ..redact import blur_faces
+from ..timings import LatencyHistogram
 from ..types import Frame
 from .analyzer import Analyzer, FrameAnalysis, LocalAnalyzer
 from .annotate import Label, VideoWriter, draw
@@ -252,6 +254,10 @@ class VideoEngine:
         )
         self.keep_unknown = gallery is not None
         self.cameras: list[_Camera] = []
+        # plain numbers for GET /metrics: face detection per frame (timed in the analyzer, which may be another
+        # process) and each batched embedding call
+        self.detect_latency = LatencyHistogram()
+        self.embed_latency = LatencyHistogram()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._running = threading.Event()
@@ -373,10 +379,11 @@ class VideoEngine:
         finally:
             self._running.clear()
             for cam in list(self.cameras):
-                cam.source.stop()
-                self._close_camera(cam)
-                if cam.removing:
-                    self._retire(cam)
+                with camera_context(cam.name):
+                    cam.source.stop()
+                    self._close_camera(cam)
+                    if cam.removing:
+                        self._retire(cam)
         return self.summaries()
 
     def _feed(self, inflight: dict[str, tuple[_Camera, Frame, Future[FrameAnalysis]]]) -> None:
@@ -384,32 +391,36 @@ class VideoEngine:
         with self._lock:
             cameras = list(self.cameras)
         for cam in cameras:
-            if cam.removing and cam.name not in inflight:
-                self._retire(cam)
-            elif cam.name not in inflight and not cam.closed:
-                frame = cam.source.start().read(timeout_s=0)
-                if frame is not None:
-                    future = self.analyzer.submit(frame.image, people=cam.people is not None)
-                    inflight[cam.name] = (cam, frame, future)
-                elif cam.source.finished:
-                    self._close_camera(cam)
+            with camera_context(cam.name):
+                if cam.removing and cam.name not in inflight:
+                    self._retire(cam)
+                elif cam.name not in inflight and not cam.closed:
+                    frame = cam.source.start().read(timeout_s=0)
+                    if frame is not None:
+                        future = self.analyzer.submit(frame.image, people=cam.people is not None)
+                        inflight[cam.name] = (cam, frame, future)
+                    elif cam.source.finished:
+                        self._close_camera(cam)
 
     def _step(self, ready: list[tuple[_Camera, Frame, Future[FrameAnalysis]]]) -> None:
         shots: list[_Shot] = []
         done: list[tuple[_Camera, Frame]] = []
         for cam, frame, fut in ready:
-            try:
-                analysis = fut.result()
-            except Exception:
-                log.exception("camera %s: analysis of frame %d failed", cam.name, frame.index)
-                cam.summary.errors += 1
-                continue
-            shots += self._track(cam, frame, analysis)
-            done.append((cam, frame))
+            with camera_context(cam.name):  # the lines of this camera's stages name it (faceplane.logs)
+                try:
+                    analysis = fut.result()
+                except Exception:
+                    log.exception("camera %s: analysis of frame %d failed", cam.name, frame.index)
+                    cam.summary.errors += 1
+                    continue
+                self.detect_latency.observe(analysis.detect_s)
+                shots += self._track(cam, frame, analysis)
+                done.append((cam, frame))
         if shots:
             self._recognise(shots)
         for cam, frame in done:
-            self._finish_frame(cam, frame)
+            with camera_context(cam.name):
+                self._finish_frame(cam, frame)
 
     # -- per camera stages ----------------------------------------------------------------------
     def _track(self, cam: _Camera, frame: Frame, analysis: FrameAnalysis) -> list[_Shot]:
@@ -482,7 +493,9 @@ class VideoEngine:
 
     def _recognise(self, shots: list[_Shot]) -> None:
         chips = np.stack([s.chip for s in shots])
+        start = time.perf_counter()
         embeddings = self.engine.embed_chips(chips)
+        self.embed_latency.observe(time.perf_counter() - start)
         if self.gallery is not None and len(self.gallery.index):
             results = self.gallery.search(embeddings, k=3)
         else:
@@ -700,6 +713,9 @@ class VideoEngine:
         if cam.writer is not None:
             cam.writer.close()
         cam.summary.status = cam.source.status
+        s = cam.summary
+        with camera_context(cam.name):
+            log.info("camera %s closed: %d frames analysed, %d events", cam.name, s.frames, sum(s.events.values()))
 
 
 def _anonymous(label: Label) -> Label:

@@ -14,6 +14,10 @@ the source is doing at any time::
     connecting -> live -> ended                                   (files)
     connecting -> failed (reason)                                 (cannot open, gave up retrying)
 
+FFmpeg may open only the protocols of the source's scheme (``protocol_whitelist``) and, for files
+and streams other than RTSP, only media containers (no HLS, concat or SDP playlists, which would
+open other files or hosts): see :func:`faceplane.video.source_policy.ffmpeg_options`.
+
 Example:
     >>> with VideoSource("clip.mp4", fps=5) as src:          # doctest: +SKIP
     ...     for frame in src.frames():
@@ -22,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import errno
 import logging
 import queue
 import re
@@ -34,7 +39,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidArgumentError, SourceError
+from ..logs import camera_context
 from ..types import Frame
+from .source_policy import ffmpeg_options
 
 __all__ = ["SourceState", "SourceStatus", "VideoSource", "describe_source"]
 
@@ -53,6 +60,7 @@ class SourceState(StrEnum):
     ENDED = "ended"
     FAILED = "failed"
     STOPPED = "stopped"
+    REFUSED = "refused"  # never entered by a source: the server's source policy refused its camera
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,7 @@ class SourceStatus:
     frames_dropped: int
     reconnects: int
     last_frame_wall_s: float | None
+    queued: int = 0  # frames decoded and waiting for the analysis loop
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,8 @@ class VideoSource:
         queue_size: frames held for the analysis loop (default: 1 for live and realtime sources, so the
             analysis always gets the freshest frame and alerts are not delayed by a backlog; 4 for files).
         end_s: stop a file at this point of its timeline (seconds), like ``ffmpeg -t``.
+        playlists: also open playlist formats (HLS, concat...), whose entries no policy has checked; for
+            the CLI on files its user names, never for server cameras.
 
     Raises:
         SourceError: the file does not exist or the source string is malformed.
@@ -142,6 +153,7 @@ class VideoSource:
         max_retries: int | None = None,
         queue_size: int | None = None,
         end_s: float | None = None,
+        playlists: bool = False,
     ) -> None:
         if fps is not None and not fps > 0:
             raise InvalidArgumentError(f"fps must be > 0 or None, got {fps!r}")
@@ -160,6 +172,7 @@ class VideoSource:
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self.end_s = end_s
+        self.playlists = playlists
         self.backoff_s = (0.25, 8.0)
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size or (1 if self.realtime else 4))
         self._stop = threading.Event()
@@ -222,6 +235,10 @@ class VideoSource:
             self._queue.empty() or self._peek_end()
         )
 
+    def _frames_queued(self) -> int:
+        with self._queue.mutex:
+            return sum(1 for item in self._queue.queue if item is not _END)
+
     def _peek_end(self) -> bool:
         with self._queue.mutex:
             return len(self._queue.queue) == 1 and self._queue.queue[0] is _END
@@ -250,6 +267,7 @@ class VideoSource:
                 frames_dropped=self._dropped,
                 reconnects=self._reconnects,
                 last_frame_wall_s=self._last_wall,
+                queued=self._frames_queued(),
             )
 
     # -- decoder thread ---------------------------------------------------------------------------
@@ -260,6 +278,10 @@ class VideoSource:
             self._state, self._reason = state, reason
 
     def _run(self) -> None:
+        with camera_context(self.camera):  # every line this decoder thread logs names its camera
+            self._decode()
+
+    def _decode(self) -> None:
         clock = _Timeline(self.fps, live=self._spec.live)
         failures = 0
         try:
@@ -301,13 +323,17 @@ class VideoSource:
         """Open the source and decode until it ends; True if any frame was decoded."""
         import av  # lazy: FFmpeg loads only when video is used
 
-        # RTSP over TCP: survives NAT and packet loss. A camera that keeps the connection open but sends
-        # nothing is caught by PyAV's read timeout, after one to two timeout_s (FFmpeg's RTSP demuxer
-        # hands out one buffered packet at the first interrupt).
-        options = {"rtsp_transport": "tcp"} if self._spec.url.startswith("rtsp") else {}
-        container = av.open(
-            self._spec.url, format=self._spec.format, options=options, timeout=(self.timeout_s, self.timeout_s)
-        )
+        # A camera that keeps the connection open but sends nothing is caught by PyAV's read timeout,
+        # after one to two timeout_s (FFmpeg's RTSP demuxer hands out one buffered packet at the first interrupt).
+        options = ffmpeg_options(self._spec.url, self._spec.format, playlists=self.playlists)
+        try:
+            container = av.open(
+                self._spec.url, format=self._spec.format, options=options, timeout=(self.timeout_s, self.timeout_s)
+            )
+        except av.error.FFmpegError as exc:  # FFmpeg says only EINVAL when format_whitelist refuses a demuxer
+            if exc.errno == errno.EINVAL and "format_whitelist" in options:
+                raise SourceError("not a media file or stream FFmpeg may open here (HLS, concat, SDP refused)") from exc
+            raise
         got = False
         try:
             stream = container.streams.video[0]

@@ -10,6 +10,7 @@ can assert on them. ``viewer``, ``operator`` and ``admin`` are request headers w
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
 import time
@@ -31,7 +32,15 @@ UNLIMITED = 1_000_000  # recognition calls a minute: the shared services are not
 @contextlib.contextmanager
 def running_services(data_dir: Path, **settings: object) -> Iterator[Services]:
     """Built and started like ``faceplane serve`` does; closed (cameras, video thread, stores) on exit."""
-    options: dict[str, object] = {"workers": 0, "rate_limit_per_minute": UNLIMITED, **settings}
+    # cameras: files of the shared data (admins), loopback streams (the test RTSP server); see test_camera_sources
+    shared = os.environ.get("FACEPLANE_DATA") or Path(__file__).resolve().parents[3].parent / "shared" / "data"
+    sources = {"media_roots": [str(shared)], "deny_hosts": []}
+    options: dict[str, object] = {
+        "workers": 0,
+        "rate_limit_per_minute": UNLIMITED,
+        "camera_sources": sources,
+        **settings,
+    }
     services = build_services(Settings(data_dir=data_dir, **options))  # type: ignore[arg-type]
     services.start()
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faceplane.config import RetentionConfig, RetentionLimit
+from faceplane.config import DEV_ADMIN_KEY, RetentionConfig, RetentionLimit
 
 pytestmark = pytest.mark.slow
 
@@ -50,9 +50,10 @@ def _faces_like(services, probe: np.ndarray) -> list[str]:
 
 
 def _play_clip(client, operator, camera: str, clip: Path) -> None:
-    """The clip on a camera, every frame analysed, to its end; the camera removed."""
+    """The clip on a camera, every frame analysed, to its end; the camera removed (a local file: added by an admin,
+    the rest by ``operator``)."""
     body = {"id": camera, "source": str(clip), "realtime": False}
-    assert client.post(f"{API}/cameras", json=body, headers=operator).status_code == 201
+    assert client.post(f"{API}/cameras", json=body, headers={"X-API-Key": DEV_ADMIN_KEY}).status_code == 201
     deadline = time.monotonic() + 120
     while client.get(f"{API}/cameras/{camera}", headers=operator).json()["state"] != "ended":
         assert time.monotonic() < deadline, "the clip did not end within 120 s"

@@ -102,6 +102,13 @@ function route() {
     location.hash = "#/live";
     return;
   }
+  // Only the verify page's own document (/verify) may use the camera (Permissions-Policy): the views move
+  // between the two documents by loading the other one with the same hash.
+  const page = name === "verify" ? "/verify" : "/";
+  if (location.pathname !== page) {
+    location.replace(page + location.hash);
+    return;
+  }
   if (current === name) return;
   if (current) {
     VIEWS[current].view.hide?.();

@@ -84,6 +84,7 @@ export function h(spec, attrs, ...children) {
     else if (k === "dataset") Object.assign(el.dataset, v);
     else if (k === "class") el.className += " " + v;
     else if (k === "html") el.innerHTML = v; // only for static markup (icons)
+    else if (k === "style") el.style.cssText = v; // CSSOM: a style attribute would break the CSP (no inline styles)
     else if (k in el && typeof v !== "string") el[k] = v;
     else el.setAttribute(k, v === true ? "" : v);
   }

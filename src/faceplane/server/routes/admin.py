@@ -21,7 +21,8 @@ def login(body: LoginIn, request: Request, response: Response, services: Service
     services.audit.record(actor=body.username, role="", action="login", target="", ip=client_ip(request), status=status)
     if token is None:
         raise HTTPException(401, "wrong user name or password")
-    secure = services.settings.environment == "production"
+    # Secure outside development, and on HTTPS in any case (directly or from a trusted TLS-terminating proxy)
+    secure = services.settings.environment != "development" or request.url.scheme == "https"
     response.set_cookie(SESSION_COOKIE, token, max_age=int(lifetime_s), httponly=True, samesite="strict", secure=secure)
     principal = services.accounts.session(token)
     assert principal is not None  # just created

@@ -18,7 +18,8 @@ def list_cameras(who: Viewer, services: ServicesDep) -> list[CameraOut]:
 
 @router.post("/cameras", response_model=CameraOut, status_code=201)
 def add_camera(body: CameraIn, request: Request, who: Operator, services: ServicesDep) -> CameraOut:
-    view = services.add_camera(CameraConfig(**body.model_dump()))
+    # the source policy is checked for this caller; a refusal is audited there (403 or 422)
+    view = services.add_camera(CameraConfig(**body.model_dump()), who=who, ip=client_ip(request))
     services.record(who, "camera.add", target=body.id, ip=client_ip(request), status=201)
     return CameraOut.of(view)
 

@@ -50,8 +50,8 @@ async def stream_events(request: Request, who: Viewer, services: ServicesDep) ->
         try:
             yield ": connected\n\n"
             last = time.monotonic()
-            while not await request.is_disconnected():
-                event = await asyncio.to_thread(_next, subscription, 1.0)
+            while not services.stopping.is_set() and not await request.is_disconnected():
+                event = await asyncio.to_thread(_next, subscription, 1.0)  # a stop ends the stream within 1 s
                 if event is not None:
                     yield f"event: {event.kind}\nid: {event.id}\ndata: {EventOut.of(event).model_dump_json()}\n\n"
                 elif time.monotonic() - last > 15:
