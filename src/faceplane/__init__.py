@@ -9,6 +9,8 @@ The small API most users need::
     gallery = faceplane.Gallery.open("faceplane-data")   # 1:N: collections -> people -> templates
     faceplane.face_distance(faces.embedding, other.embedding)
 
+People and vehicles: ``faceplane.ObjectDetector().detect(rgb)`` -> :class:`Objects` (COCO classes).
+
 Video analytics (sources, tracking, recognition per track, rules, events) is in
 :mod:`faceplane.video`; events and their store in :mod:`faceplane.events`.
 
@@ -30,6 +32,7 @@ from .errors import (
 )
 from .gallery import Gallery
 from .images import load_image
+from .objects import ObjectDetector, Objects
 from .pipeline import Engine, NoFaceError
 from .quality import QualityReport, assess_quality
 from .types import EMBEDDING_DIM, Faces, Frame, Match
@@ -54,6 +57,8 @@ __all__ = [
     "ModelError",
     "NoFaceError",
     "NotFoundError",
+    "ObjectDetector",
+    "Objects",
     "QualityReport",
     "SourceError",
     "__version__",

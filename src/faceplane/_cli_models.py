@@ -35,9 +35,14 @@ def _cmd_install(args: argparse.Namespace, out: TextIO) -> int:
     names = args.names or list(DEFAULT_MODELS)
     if args.from_file and len(names) != 1:
         raise ModelError("--from installs one model: name it (faceplane models install NAME --from FILE)")
-    for name in names:
-        from_file = Path(args.from_file) if args.from_file else None
-        card = store.install(name, from_file=from_file, force=args.force)
+    if args.from_file:
+        cards = [store.install(names[0], from_file=Path(args.from_file), force=args.force)]
+    else:
+        cards = store.install_many(names, force=args.force)  # an archive two models share is fetched once
+    for card in cards:
+        if MODELS[card.name].graph is not None:
+            out.write(f"{card.tag}: installed from {card.source} (TF.js graph converted to ONNX)\n")
+            continue
         diff = "LiteRT not installed" if card.litert_max_abs_diff is None else f"{card.litert_max_abs_diff:.2g}"
         out.write(f"{card.tag}: installed from {card.source} (max |onnx - LiteRT| {diff})\n")
     return 0

@@ -13,10 +13,13 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .errors import InvalidArgumentError
 from .events import EventBus, EventSink, EventStore, JsonlSink, safe_name
+
+if TYPE_CHECKING:
+    from .video.analyzer import ObjectSettings
 
 __all__ = ["add_video_commands"]
 
@@ -51,12 +54,25 @@ def _summary_json(s: Any) -> dict[str, Any]:
         "face_tracks": s.face_tracks,
         "embeddings": s.embeddings,
         "people_tracks": s.people_tracks,
+        "object_tracks": s.object_tracks,
         "events": dict(s.events),
         "line_counts": s.line_counts,
+        "class_counts": s.class_counts,
         "state": status.state.value if status else None,
         "reason": status.reason if status else "",
         "frames_dropped": status.frames_dropped if status else 0,
     }
+
+
+def _object_settings(args: argparse.Namespace) -> ObjectSettings | None:
+    """``--objects car,bus --objects person`` (and ``--people``) -> what the analyzer detects, or None."""
+    from .video.analyzer import ObjectSettings
+
+    classes = ["person"] if args.people else []
+    classes += [c.strip() for text in args.objects or [] for c in text.split(",") if c.strip()]
+    if not classes:
+        return None
+    return ObjectSettings(tuple(classes), args.object_detector, args.object_input_size)
 
 
 def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
@@ -66,6 +82,7 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
 
     lines = [Line.parse(t, f"line{i + 1}") for i, t in enumerate(args.line or [])]
     zones = [Zone.parse(t, f"zone{i + 1}") for i, t in enumerate(args.zone or [])]
+    objects = _object_settings(args)
     names = args.camera or []
     if names and len(names) != len(args.sources):
         raise InvalidArgumentError(f"{len(names)} --camera names for {len(args.sources)} sources")
@@ -118,7 +135,7 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
                 lines=lines,
                 zones=zones,
                 annotate_to=annotate,
-                people=args.people,
+                objects=objects,
                 fixed_camera=not args.moving_camera,
             )
         interrupted = False
@@ -143,14 +160,16 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             report.write(json.dumps(_summary_json(s)) + "\n")
             continue
         state = f"{s.status.state.value} {s.status.reason}".strip() if s.status else "?"
+        tracked = "".join(f", {n} {'people' if c == 'person' else c} tracks" for c, n in s.object_tracks.items())
         report.write(
             f"{s.camera}: {state}; {s.frames} frames, {s.faces} faces, {s.face_tracks} face tracks, "
-            f"{s.embeddings} embeddings" + (f", {s.people_tracks} people" if args.people else "") + "\n"
+            f"{s.embeddings} embeddings{tracked}\n"
         )
         for kind, n in sorted(s.events.items()):
             report.write(f"  {kind}: {n}\n")
         for line, counts in s.line_counts.items():
-            report.write(f"  {line}: in {counts['in']}, out {counts['out']}\n")
+            per_class = "".join(f"; {c} in {n['in']}, out {n['out']}" for c, n in s.class_counts.get(line, {}).items())
+            report.write(f"  {line}: in {counts['in']}, out {counts['out']}{per_class}\n")
     if video.visitors.count and not args.json:
         report.write(f"unique visitors: {video.visitors.count}\n")
     return 130 if interrupted else 2 if failed else 0
@@ -177,8 +196,18 @@ def add_video_commands(sub: Any) -> None:
     p.set_defaults(data_dir_given=False)
     p.add_argument("--index", choices=["exact", "faiss", "milvus"], default="exact", help="gallery vector index")
     p.add_argument("--watchlist", action="append", metavar="COLLECTION", help="alert on people of this collection")
-    p.add_argument("--line", action="append", metavar="[NAME=]X1,Y1,X2,Y2", help="counting line (px or 0..1)")
-    p.add_argument("--zone", action="append", metavar="[NAME=]X1,Y1,...", help="dwell zone polygon (px or 0..1)")
+    p.add_argument(
+        "--line",
+        action="append",
+        metavar="[NAME=]X1,Y1,X2,Y2[;classes=C,...]",
+        help="counting line (px or 0..1); ';classes=car,bus' counts only those objects",
+    )
+    p.add_argument(
+        "--zone",
+        action="append",
+        metavar="[NAME=]X1,Y1,...[;classes=C,...][;dwell=S]",
+        help="zone polygon (px or 0..1); ';dwell=600': a zone.dwell event once a track is inside for 600 s",
+    )
     p.add_argument("--events", metavar="FILE", help="append events as JSON Lines ('-' = stdout)")
     p.add_argument("--annotate", metavar="OUT.mp4", help="write annotated video (one file per source)")
     p.add_argument(
@@ -189,7 +218,21 @@ def add_video_commands(sub: Any) -> None:
     )
     p.add_argument("--fps", type=float, default=5.0, help="analysed frames per second per source (default 5)")
     p.add_argument("--camera", action="append", metavar="NAME", help="camera ids, one per source, in order")
-    p.add_argument("--people", action="store_true", help="detect and count people (lines/zones use person tracks)")
+    p.add_argument("--people", action="store_true", help="detect and count people: short for --objects person")
+    p.add_argument(
+        "--objects",
+        action="append",
+        metavar="CLASS[,CLASS]",
+        help="detect, track and count these COCO objects (person, bicycle, car, motorcycle, bus, truck...); "
+        "lines and zones then count object tracks instead of faces",
+    )
+    p.add_argument(
+        "--object-detector",
+        choices=["nanodet", "centernet", "hog"],
+        default="nanodet",
+        help="object detector (default nanodet; hog: OpenCV's people detector, people only)",
+    )
+    p.add_argument("--object-input-size", type=int, default=None, metavar="PX", help="CNN input side, a multiple of 32")
     p.add_argument(
         "--moving-camera", action="store_true", help="no background model for people (PTZ, body-worn, phone)"
     )

@@ -36,6 +36,7 @@ from pydantic_settings import (
 from .errors import InvalidArgumentError
 
 if TYPE_CHECKING:
+    from .video.analyzer import ObjectSettings
     from .video.rules import Line, Zone
     from .video.source_policy import SourcePolicy
     from .video.sources import VideoSource
@@ -64,10 +65,28 @@ class CameraConfig(BaseModel):
     id: str = Field(description="camera id, unique; letters, digits, '-', '_' and '.'", pattern=r"^[\w.-]{1,64}$")
     source: str = Field(description="file path, rtsp://, rtmp://, http(s):// URL or webcam:N")
     fps: float = Field(5.0, gt=0, le=30, description="analysed frames per second")
-    lines: list[str] = Field(default_factory=list, description="counting lines '[name=]x1,y1,x2,y2' (px or 0..1)")
-    zones: list[str] = Field(default_factory=list, description="dwell zones '[name=]x1,y1,x2,y2,x3,y3,...'")
-    people: bool = Field(False, description="also detect and count people (lines/zones then use people)")
-    fixed: bool = Field(True, description="the camera does not move (enables the background model for people)")
+    lines: list[str] = Field(
+        default_factory=list,
+        description="counting lines '[name=]x1,y1,x2,y2[;classes=car,bus]' (px or 0..1; classes: count only those)",
+    )
+    zones: list[str] = Field(
+        default_factory=list,
+        description="dwell zones '[name=]x1,y1,x2,y2,x3,y3,...[;classes=car][;dwell=600]' (dwell: seconds inside "
+        "before a zone.dwell event)",
+    )
+    people: bool = Field(False, description="also detect and count people: short for objects = ['person']")
+    objects: list[str] = Field(
+        default_factory=list,
+        description="COCO classes to detect, track and count (person, bicycle, car, motorcycle, bus, truck...); "
+        "lines and zones then count these tracks, not faces",
+    )
+    object_detector: Literal["nanodet", "centernet", "hog"] = Field(
+        "nanodet", description="object detector: nanodet or centernet (CNNs, model store) or hog (OpenCV, people only)"
+    )
+    object_input_size: int | None = Field(
+        None, ge=64, le=2048, description="CNN input side, a multiple of 32 (smaller: faster; default: the model's)"
+    )
+    fixed: bool = Field(True, description="the camera does not move (enables the background model for HOG people)")
     loop: bool = Field(False, description="restart a file source at its end (demos)")
     realtime: bool = Field(True, description="read a file source at its own speed, like a camera")
 
@@ -76,6 +95,23 @@ class CameraConfig(BaseModel):
         from .video.sources import VideoSource
 
         return VideoSource(self.source, camera=self.id, fps=self.fps, realtime=self.realtime, loop=self.loop)
+
+    def object_settings(self) -> ObjectSettings | None:
+        """What the analyzer detects for this camera's objects (None: faces only)."""
+        from .video.analyzer import ObjectSettings
+
+        classes = (["person"] if self.people else []) + self.objects  # people = true: objects = ["person"]
+        if not classes:
+            return None
+        return ObjectSettings(tuple(classes), self.object_detector, self.object_input_size)
+
+    @model_validator(mode="after")
+    def _check_objects(self) -> CameraConfig:
+        try:
+            self.object_settings()
+        except InvalidArgumentError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
     def rules(self) -> tuple[list[Line], list[Zone]]:
         """The counting lines and dwell zones, named ``line1``, ``zone1``... when the text names none."""

@@ -3,8 +3,9 @@
 An :class:`Event` is one thing worth telling: a watchlist person appeared (``watchlist.start``), was
 seen better (``watchlist.update``) or left (``watchlist.end``); a track crossed a line
 (``line.crossed``, with ``direction``); entered or left a zone (``zone.enter``, ``zone.exit`` with
-``dwell_s``); a new unique visitor (``visitor.new``); an unknown face kept for clustering
-(``face.unknown``).
+``dwell_s``) or stayed in one longer than its threshold (``zone.dwell``, once per track); a new
+unique visitor (``visitor.new``); an unknown face kept for clustering (``face.unknown``). Events of
+object tracks (people, cars...) name the track's class (``object_class``, ``"class"`` in JSON).
 
 :class:`EventBus` publishes each event to the :class:`EventStore` first (SQLite row + JPEG snapshot
 on disk, so the event a sink sees already names its snapshot) and then to every other sink
@@ -55,6 +56,7 @@ EVENT_KINDS = (
     "line.crossed",
     "zone.enter",
     "zone.exit",
+    "zone.dwell",
     "visitor.new",
     "face.unknown",
 )
@@ -77,6 +79,8 @@ class Event:
         dwell_s: time inside (zone exits, watchlist ends: time on camera).
         box: ``x1, y1, x2, y2`` pixels of the face or person when the event fired.
         snapshot: snapshot path relative to the store's directory, when one was kept.
+        object_class: what the track is, a COCO class name (``"person"``, ``"car"``...) for the
+            object tracks of line, zone and dwell events; None for face tracks. ``"class"`` in JSON.
     """
 
     id: str
@@ -94,6 +98,7 @@ class Event:
     dwell_s: float | None = None
     box: tuple[float, float, float, float] | None = None
     snapshot: str | None = None
+    object_class: str | None = None
 
     @classmethod
     def new(cls, kind: str, *, camera: str, t_s: float, track_id: int, **fields: object) -> Event:
@@ -103,7 +108,10 @@ class Event:
         return cls(uuid.uuid4().hex, kind, camera, float(t_s), time.time(), int(track_id), **fields)  # type: ignore[arg-type]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
+        """The event as compact JSON, ``object_class`` named ``"class"`` (webhooks, MQTT, ``--events``)."""
+        fields = asdict(self)
+        fields["class"] = fields.pop("object_class")
+        return json.dumps(fields, separators=(",", ":"))
 
 
 class EventSink(Protocol):
@@ -178,12 +186,14 @@ CREATE TABLE IF NOT EXISTS events (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, camera TEXT NOT NULL, t_s REAL NOT NULL, wall_s REAL NOT NULL,
     track_id INTEGER NOT NULL, rule TEXT NOT NULL DEFAULT '', person_id INTEGER, person_name TEXT,
     collection TEXT, distance REAL, direction TEXT, dwell_s REAL, snapshot TEXT,
-    x1 REAL, y1 REAL, x2 REAL, y2 REAL
+    x1 REAL, y1 REAL, x2 REAL, y2 REAL, object_class TEXT
 );
 CREATE INDEX IF NOT EXISTS events_wall ON events (wall_s);
 CREATE INDEX IF NOT EXISTS events_camera_wall ON events (camera, wall_s);
 CREATE INDEX IF NOT EXISTS events_person ON events (person_id);
 """
+# columns added after the first release: (name, SQL type); an older events.sqlite gets them on open
+_ADDED_COLUMNS = (("object_class", "TEXT"),)
 
 
 class EventStore:
@@ -200,7 +210,16 @@ class EventStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA secure_delete = ON")  # deleted events are overwritten on disk
         self._db.executescript(_SCHEMA)
+        self._add_missing_columns()
         self._lock = threading.Lock()
+
+    def _add_missing_columns(self) -> None:
+        """Upgrade an events table made by an older version (its rows get NULL in the new columns)."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
+        for name, sql_type in _ADDED_COLUMNS:
+            if name not in have:
+                self._db.execute(f"ALTER TABLE events ADD COLUMN {name} {sql_type}")
+                log.info("events.sqlite: added column %s", name)
 
     def close(self) -> None:
         self._db.close()
@@ -240,11 +259,12 @@ class EventStore:
         until_s: float | None = None,
         limit: int = 100,
         offset: int = 0,
+        object_classes: Sequence[str] = (),
     ) -> list[Event]:
-        """Events newest first, filtered by camera, kind, person and wall-time range."""
+        """Events newest first, filtered by camera, kind, person, object class and wall-time range."""
         if not 1 <= limit <= 10_000 or offset < 0:
             raise InvalidArgumentError(f"limit must be in 1..10000 and offset >= 0, got {limit}, {offset}")
-        where, args = _filters(cameras, kinds, person_id, since_s, until_s)
+        where, args = _filters(cameras, kinds, person_id, since_s, until_s, object_classes=object_classes)
         sql = f"SELECT {', '.join(_COLUMNS)} FROM events {where} ORDER BY wall_s DESC, id LIMIT ? OFFSET ?"
         with self._lock:
             rows = self._db.execute(sql, [*args, limit, offset]).fetchall()
@@ -258,6 +278,26 @@ class EventStore:
         sql = f"SELECT CAST(wall_s / 3600 AS INTEGER) * 3600 AS h, COUNT(*) FROM events {where} GROUP BY h ORDER BY h"
         with self._lock:
             return [(float(h), int(n)) for h, n in self._db.execute(sql, args).fetchall()]
+
+    def counts_per_hour_by_class(
+        self,
+        kinds: Sequence[str],
+        since_s: float,
+        until_s: float,
+        camera: str | None = None,
+        object_classes: Sequence[str] = (),
+    ) -> list[tuple[float, str, str | None, str | None, int]]:
+        """``(hour start in Unix s, kind, object class, direction, events)`` for every such group with events
+        in ``[since_s, until_s)``, oldest first (:mod:`faceplane.analytics` shapes them)."""
+        cameras = [camera] if camera else ()
+        where, args = _filters(cameras, kinds, None, since_s, until_s, object_classes=object_classes)
+        sql = (
+            "SELECT CAST(wall_s / 3600 AS INTEGER) * 3600 AS h, kind, object_class, direction, COUNT(*) "
+            f"FROM events {where} GROUP BY h, kind, object_class, direction ORDER BY h, kind, object_class, direction"
+        )
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        return [(float(h), k, c, d, int(n)) for h, k, c, d, n in rows]
 
     def dwell_by_zone(
         self, since_s: float, until_s: float, camera: str | None = None
@@ -352,10 +392,12 @@ def _filters(
     since_s: float | None = None,
     until_s: float | None = None,
     collections: Sequence[str] = (),
+    object_classes: Sequence[str] = (),
 ) -> tuple[str, list[object]]:
     clauses: list[str] = []
     args: list[object] = []
-    for column, values in (("camera", cameras), ("kind", kinds), ("collection", collections)):
+    named = (("camera", cameras), ("kind", kinds), ("collection", collections), ("object_class", object_classes))
+    for column, values in named:
         if values:
             clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
             args.extend(values)

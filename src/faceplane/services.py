@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from . import analytics
 from .accounts import AccountStore, Principal
 from .audit import AuditLog
 from .camera_sources import CameraSources
@@ -398,7 +399,7 @@ class Services:
                     config.video_source(),
                     lines=lines,
                     zones=zones,
-                    people=config.people,
+                    objects=config.object_settings(),
                     fixed_camera=config.fixed,
                 )
             self._cameras[config.id] = config
@@ -456,11 +457,17 @@ class Services:
     def query_events(self, **filters: object) -> list[Event]:
         return self.events.query(**filters)  # type: ignore[arg-type]
 
-    def counts_per_hour(self, kind: str, since_s: float, until_s: float, camera: str | None) -> list[tuple[float, int]]:
-        """Events of ``kind`` per hour (start of the hour in Unix s, count), oldest first."""
-        if until_s <= since_s or until_s - since_s > 31 * 86400:
-            raise InvalidArgumentError("the time range must be positive and at most 31 days")
-        return self.events.counts_per_hour(kind, since_s, until_s, camera)
+    def counts_per_hour(
+        self, kind: str, since_s: float, until_s: float, camera: str | None, object_classes: Sequence[str] = ()
+    ) -> list[analytics.HourCount]:
+        """Events of ``kind`` per hour, oldest first, each split per object class (:func:`analytics.hourly`)."""
+        return analytics.hourly(self.events, kind, since_s, until_s, camera=camera, object_classes=object_classes)
+
+    def counts_per_class(
+        self, since_s: float, until_s: float, camera: str | None, object_classes: Sequence[str] = ()
+    ) -> list[analytics.ClassHour]:
+        """Line crossings in/out, zone entries, exits and dwell alerts per object class per hour."""
+        return analytics.per_class(self.events, since_s, until_s, camera=camera, object_classes=object_classes)
 
     def dwell(self, since_s: float, until_s: float, camera: str | None) -> list[tuple[str, str, int, float, float]]:
         if until_s <= since_s:

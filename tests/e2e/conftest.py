@@ -46,10 +46,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, data: Path) -> Iterator[str]:
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, data: Path) -> Iterator[str]:
     """A real ``faceplane serve`` on a free port with an empty data folder; its base URL. The shared data is
-    its media root: the console's admin may start a camera on a clip there."""
+    its media root: the console's admin may start a camera on a clip there. A test module may define
+    ``seed_data_dir(path)`` to put data in that folder before the server starts (plumbing, e.g. past events)."""
     root = tmp_path_factory.mktemp("serve")
+    seed = getattr(request.module, "seed_data_dir", None)
+    if seed is not None:
+        seed(root / "data")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACEPLANE_")}
     env["FACEPLANE_ENVIRONMENT"] = "development"

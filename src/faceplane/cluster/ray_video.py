@@ -264,7 +264,7 @@ class CameraWorker:
             source,
             lines=lines,
             zones=zones,
-            people=config.people,
+            objects=config.object_settings(),
             fixed_camera=config.fixed,
             event_namespace=namespace,
         )

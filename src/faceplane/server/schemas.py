@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from ..analytics import ClassHour
+from ..analytics import HourCount as HourlyCount
 from ..config import CameraConfig
+from ..errors import InvalidArgumentError
 from ..events import Event
 from ..gallery.records import Candidate, Collection, EnrollReport, Identification, Person
 from ..governance import ErasureReport
@@ -238,9 +242,14 @@ class CameraIn(BaseModel):
         "source policy (settings: camera_sources) allows",
     )
     fps: float = Field(5.0, gt=0, le=30)
-    lines: list[str] = Field(default_factory=list, description="'[name=]x1,y1,x2,y2' (px or 0..1)")
-    zones: list[str] = Field(default_factory=list, description="'[name=]x1,y1,x2,y2,x3,y3,...'")
+    lines: list[str] = Field(default_factory=list, description="'[name=]x1,y1,x2,y2[;classes=car,bus]' (px or 0..1)")
+    zones: list[str] = Field(
+        default_factory=list, description="'[name=]x1,y1,x2,y2,x3,y3,...[;classes=car][;dwell=600]'"
+    )
     people: bool = False
+    objects: list[str] = Field(default_factory=list, description="COCO classes to detect, track and count")
+    object_detector: Literal["nanodet", "centernet", "hog"] = "nanodet"
+    object_input_size: int | None = Field(None, ge=64, le=2048, description="a multiple of 32; null: the model's")
     fixed: bool = True
     loop: bool = False
     realtime: bool = True
@@ -250,6 +259,14 @@ class CameraIn(BaseModel):
     def _parse_rules(cls, value: list[str], info: ValidationInfo) -> list[str]:
         # the same check as CameraConfig, here so that a bad line is a 422 on the body, not a 500 in the route
         return CameraConfig._parse_rules(value, info)
+
+    @model_validator(mode="after")
+    def _check_objects(self) -> CameraIn:
+        try:  # as CameraConfig's check: an unknown class, HOG for cars, a bad size are a 422 on the body
+            CameraConfig.model_construct(**self.model_dump()).object_settings()
+        except InvalidArgumentError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
 
 class CameraOut(BaseModel):
@@ -269,6 +286,11 @@ class CameraOut(BaseModel):
     line_counts: dict[str, dict[str, int]]
     lines: list[str]
     zones: list[str]
+    objects: list[str] = Field(default_factory=list, description="object classes tracked (person, car...)")
+    object_tracks: dict[str, int] = Field(default_factory=dict, description="object tracks so far, per class")
+    class_counts: dict[str, dict[str, dict[str, int]]] = Field(
+        default_factory=dict, description="per line, per class: {'in': n, 'out': n}"
+    )
 
     @classmethod
     def of(cls, v: CameraView) -> CameraOut:
@@ -287,10 +309,16 @@ class CameraOut(BaseModel):
             line_counts=su.line_counts if su else {},
             lines=v.config.lines,
             zones=v.config.zones,
+            objects=list(objects.classes) if (objects := v.config.object_settings()) else [],
+            object_tracks=su.object_tracks if su else {},
+            class_counts=su.class_counts if su else {},
         )
 
 
 class EventOut(BaseModel):
+    # "class" is a Python keyword: the field is object_class, its JSON name "class" (also in SSE: by alias)
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+
     id: str
     kind: str
     camera: str
@@ -306,6 +334,9 @@ class EventOut(BaseModel):
     dwell_s: float | None
     box: list[float] | None
     snapshot_url: str | None
+    object_class: str | None = Field(
+        default=None, alias="class", description="COCO class of an object track (person, car...); null for faces"
+    )
 
     @classmethod
     def of(cls, e: Event) -> EventOut:
@@ -325,12 +356,37 @@ class EventOut(BaseModel):
             dwell_s=e.dwell_s,
             box=list(e.box) if e.box else None,
             snapshot_url=f"/api/v1/{e.snapshot}" if e.snapshot else None,  # "snapshots/<camera>/<day>/<id>.jpg"
+            **{"class": e.object_class},  # the alias: mypy knows the field by its JSON name
         )
 
 
 class HourCount(BaseModel):
     hour_s: float = Field(description="start of the hour, Unix seconds")
-    count: int
+    count: int = Field(description="events of the kind in the hour, of every class and of faces")
+    by_class: dict[str, int] = Field(
+        default_factory=dict, description="events of object tracks per class ({'car': 3}); face events not included"
+    )
+
+    @classmethod
+    def of(cls, c: HourlyCount) -> HourCount:
+        return cls(hour_s=c.hour_s, count=c.count, by_class=dict(c.by_class))
+
+
+class ClassHourOut(BaseModel):
+    # "class" is a Python keyword: the field is object_class, its JSON name "class" (as in EventOut)
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+
+    hour_s: float = Field(description="start of the hour, Unix seconds")
+    object_class: str = Field(alias="class", description="COCO class of the tracks: person, car...")
+    line_in: int = Field(description="line crossings in the 'in' direction, all lines")
+    line_out: int = Field(description="line crossings in the 'out' direction, all lines")
+    zone_enter: int = Field(description="zone entries, all zones")
+    zone_exit: int = Field(description="zone exits, all zones")
+    zone_dwell: int = Field(description="dwell alerts: a track in a zone longer than the zone's threshold")
+
+    @classmethod
+    def of(cls, c: ClassHour) -> ClassHourOut:
+        return cls.model_validate(asdict(c))  # by field name (validate_by_name): object_class
 
 
 class LoginIn(BaseModel):

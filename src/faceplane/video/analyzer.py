@@ -1,5 +1,8 @@
 """Per-frame detection for the video engine, in this process or in a pool of worker processes.
 
+Objects (people, vehicles: :class:`~faceplane.objects.ObjectDetector`, or OpenCV's HOG people detector)
+are detected in the same call for a camera that asks for them (:class:`ObjectSettings`).
+
 dlib's HOG detector, shape predictor and chip cutter hold the GIL, so several cameras analysed by
 threads of one process would take turns on one core. :class:`ProcessAnalyzer` runs them in worker
 processes instead; :class:`LocalAnalyzer` runs them inline (one camera, tests). Both have the same
@@ -18,18 +21,64 @@ import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from ..errors import InvalidArgumentError
+from ..objects import COCO_CLASSES, OBJECT_MODELS, Objects, class_ids
 from ..pipeline import Engine
 from ..types import Faces
 
-__all__ = ["Analyzer", "AnalyzerSettings", "FrameAnalysis", "LocalAnalyzer", "ProcessAnalyzer"]
+if TYPE_CHECKING:
+    from ..objects import ObjectDetector
+    from .people import PersonDetector
+
+__all__ = ["Analyzer", "AnalyzerSettings", "FrameAnalysis", "LocalAnalyzer", "ObjectSettings", "ProcessAnalyzer"]
 
 log = logging.getLogger(__name__)
+
+#: Object detections scoring below this are not kept: the lowest score a tracker uses (``low_score``).
+OBJECT_MIN_SCORE = 0.1
+_OBJECT_DETECTORS = (*OBJECT_MODELS, "hog")
+
+
+def hog_score(margin: npt.ArrayLike) -> npt.NDArray[np.float32]:
+    """OpenCV HOG people detector SVM margins (0..~3) -> scores in [0, 1): ``m / (1 + m)``, monotonic."""
+    m = np.maximum(np.asarray(margin, np.float32), 0.0)
+    return np.asarray(m / (1.0 + m), np.float32)
+
+
+@dataclass(frozen=True)
+class ObjectSettings:
+    """Which objects a camera detects (sent with each of its frames to the analyzer).
+
+    Attributes:
+        classes: COCO class names to keep (``("person", "car")``).
+        detector: ``"nanodet"`` (default), ``"centernet"`` (model store CNNs) or ``"hog"`` (OpenCV's HOG
+            people detector: ``("person",)`` only).
+        input_size: the CNN's input side in pixels, a multiple of 32 (None: the model's own, 416 / 512).
+
+    Raises:
+        InvalidArgumentError: (a ValueError) an unknown class or detector, HOG asked for other than people,
+            or a bad input size.
+    """
+
+    classes: tuple[str, ...]
+    detector: str = "nanodet"
+    input_size: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.detector not in _OBJECT_DETECTORS:
+            raise InvalidArgumentError(f"object detector must be one of {_OBJECT_DETECTORS}, got {self.detector!r}")
+        ids = class_ids(self.classes)  # InvalidArgumentError for an empty list or an unknown name
+        object.__setattr__(self, "classes", tuple(COCO_CLASSES[i] for i in ids))
+        if self.detector == "hog" and self.classes != ("person",):
+            raise InvalidArgumentError(f"the HOG detector finds people only, got classes {list(self.classes)}")
+        size = self.input_size
+        if size is not None and not (type(size) is int and 64 <= size <= 2048 and size % 32 == 0):  # not a bool
+            raise InvalidArgumentError(f"object input size must be a multiple of 32 in [64, 2048], got {size!r}")
 
 
 @dataclass(frozen=True)
@@ -39,15 +88,14 @@ class FrameAnalysis:
     Attributes:
         faces: boxes, scores, 5-point landmarks and quality, largest first (no embeddings).
         chips: (N, S, S, 3) uint8 aligned face chips for the embedder (``Engine.chip_size``), row i for face i.
-        people_xyxy: (M, 4) float32 pixel boxes of people (empty unless people detection is on).
-        people_score: (M,) float32 person detector scores.
+        objects: people, vehicles... of the classes the camera asked for (empty when it asked for none);
+            HOG people have class ``"person"`` and their SVM margin as a score in [0, 1) (:func:`hog_score`).
         detect_s: seconds the face detection, landmarks and chips of this frame took (in the worker).
     """
 
     faces: Faces
     chips: npt.NDArray[np.uint8]
-    people_xyxy: npt.NDArray[np.float32]
-    people_score: npt.NDArray[np.float32]
+    objects: Objects
     detect_s: float = 0.0
 
 
@@ -84,8 +132,8 @@ class AnalyzerSettings:
 
 
 class Analyzer(Protocol):
-    def submit(self, image: npt.NDArray[np.uint8], *, people: bool = False) -> Future[FrameAnalysis]:
-        """Analyse one frame: faces always, people (OpenCV HOG) when asked."""
+    def submit(self, image: npt.NDArray[np.uint8], *, objects: ObjectSettings | None = None) -> Future[FrameAnalysis]:
+        """Analyse one frame: faces always, objects when asked."""
         ...
 
     def close(self) -> None: ...
@@ -104,21 +152,39 @@ class _Work:
             device=settings.device,
             embedder=settings.embedder,  # type: ignore[arg-type]
         )
-        self.people: Any = None
+        self.device = settings.device
+        self.hog: PersonDetector | None = None  # built on first use
+        self.detectors: dict[ObjectSettings, ObjectDetector] = {}  # one per model, input size and classes
 
-    def __call__(self, image: npt.NDArray[np.uint8], people: bool) -> FrameAnalysis:
+    def __call__(self, image: npt.NDArray[np.uint8], objects: ObjectSettings | None) -> FrameAnalysis:
         start = time.perf_counter()
         faces, chips, _ = self.engine.detect_detailed(image)
         detect_s = time.perf_counter() - start
-        if people:
-            if self.people is None:
+        found = self._objects(image, objects) if objects is not None else Objects.empty()
+        return FrameAnalysis(faces, chips, found, detect_s)
+
+    def _objects(self, image: npt.NDArray[np.uint8], wanted: ObjectSettings) -> Objects:
+        """Objects of ``wanted.classes`` with the detector it names (made once, kept)."""
+        if wanted.detector == "hog":
+            if self.hog is None:
                 from .people import PersonDetector
 
-                self.people = PersonDetector()  # the per-camera foreground filter runs in the engine
-            pxyxy, pscore = self.people.detect(image)
-        else:
-            pxyxy, pscore = np.zeros((0, 4), np.float32), np.zeros((0,), np.float32)
-        return FrameAnalysis(faces, chips, np.asarray(pxyxy, np.float32), np.asarray(pscore, np.float32), detect_s)
+                self.hog = PersonDetector()  # the per-camera foreground filter runs in the engine
+            xyxy, margin = self.hog.detect(image)
+            return Objects(xyxy, hog_score(margin), np.zeros(len(xyxy), np.int64))
+        detector = self.detectors.get(wanted)
+        if detector is None:
+            from ..objects import ObjectDetector
+
+            detector = self.detectors[wanted] = ObjectDetector(
+                model=wanted.detector,
+                classes=wanted.classes,
+                input_size=wanted.input_size,
+                min_score=OBJECT_MIN_SCORE,  # weaker boxes still keep tracks alive (ByteTrack)
+                device=self.device,
+                num_threads=1,
+            )
+        return detector.detect(image)
 
 
 class LocalAnalyzer:
@@ -127,10 +193,10 @@ class LocalAnalyzer:
     def __init__(self, settings: AnalyzerSettings | None = None) -> None:
         self._work = _Work(settings or AnalyzerSettings())
 
-    def submit(self, image: npt.NDArray[np.uint8], *, people: bool = False) -> Future[FrameAnalysis]:
+    def submit(self, image: npt.NDArray[np.uint8], *, objects: ObjectSettings | None = None) -> Future[FrameAnalysis]:
         future: Future[FrameAnalysis] = Future()
         try:
-            future.set_result(self._work(image, people))
+            future.set_result(self._work(image, objects))
         except Exception as exc:
             future.set_exception(exc)
         return future
@@ -159,10 +225,10 @@ def _exit_with_parent() -> None:
         os._exit(0)
 
 
-def _analyze_in_worker(image: npt.NDArray[np.uint8], people: bool) -> FrameAnalysis:
+def _analyze_in_worker(image: npt.NDArray[np.uint8], objects: ObjectSettings | None) -> FrameAnalysis:
     if _WORKER is None:  # pragma: no cover - the initializer always runs first
         raise RuntimeError("analyzer worker not initialised")
-    return _WORKER(image, people)
+    return _WORKER(image, objects)
 
 
 class ProcessAnalyzer:
@@ -179,8 +245,8 @@ class ProcessAnalyzer:
             initargs=(settings or AnalyzerSettings(),),
         )
 
-    def submit(self, image: npt.NDArray[np.uint8], *, people: bool = False) -> Future[FrameAnalysis]:
-        return self._pool.submit(_analyze_in_worker, image, people)
+    def submit(self, image: npt.NDArray[np.uint8], *, objects: ObjectSettings | None = None) -> Future[FrameAnalysis]:
+        return self._pool.submit(_analyze_in_worker, image, objects)
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop the workers: frames in hand finish within ``timeout_s``, then any worker left is killed."""

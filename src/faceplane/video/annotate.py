@@ -1,7 +1,8 @@
 """Drawing tracks, names, lines, zones and counts on frames, and writing annotated video.
 
 Colours: red = a watchlist person, green = a recognised person, amber = unknown, grey = not
-searched yet; people boxes (counting) are thin blue.
+searched yet; object boxes (counting) are thin: blue for people ("person #3", with the name of
+the face inside when recognised), magenta for vehicles and other objects ("car #12").
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from .rules import Line, Zone
 
 __all__ = ["Label", "VideoWriter", "draw"]
 
-_RED, _GREEN, _AMBER, _GREY, _BLUE, _WHITE = (
+_RED, _GREEN, _AMBER, _GREY, _BLUE, _WHITE, _MAGENTA = (
     (230, 40, 40),
     (40, 200, 80),
     (240, 170, 30),
     (160, 160, 160),
     (60, 120, 240),
     (255, 255, 255),
+    (220, 70, 220),
 )
 
 
@@ -35,10 +37,19 @@ class Label:
 
     xyxy: tuple[float, float, float, float]
     text: str
-    status: str  # "watchlist" | "known" | "unknown" | "pending" | "person"
+    status: str  # "watchlist" | "known" | "unknown" | "pending" | "person" | "object"
+    stored_text: str | None = None  # the caption in a stored (redacted) video when it must differ (no name)
 
 
-_COLOURS = {"watchlist": _RED, "known": _GREEN, "unknown": _AMBER, "pending": _GREY, "person": _BLUE}
+_COLOURS = {
+    "watchlist": _RED,
+    "known": _GREEN,
+    "unknown": _AMBER,
+    "pending": _GREY,
+    "person": _BLUE,
+    "object": _MAGENTA,
+}
+_THIN = ("person", "object")
 
 
 def draw(
@@ -49,8 +60,10 @@ def draw(
     zones: Sequence[Zone] = (),
     counts: dict[str, dict[str, int]] | None = None,
     header: str = "",
+    class_counts: dict[str, dict[str, dict[str, int]]] | None = None,
 ) -> npt.NDArray[np.uint8]:
-    """A copy of ``image`` (H, W, 3) RGB with boxes, captions, lines with in/out counts and zones."""
+    """A copy of ``image`` (H, W, 3) RGB with boxes, captions, lines with in/out counts (and per object
+    class below them: ``car 2/1`` is 2 in, 1 out) and zones."""
     import cv2
 
     out = np.ascontiguousarray(image.copy())
@@ -65,10 +78,14 @@ def draw(
         c = (counts or {}).get(line.name, {"in": 0, "out": 0})
         mid = ((a[0] + b[0]) // 2 + 6, (a[1] + b[1]) // 2)
         _text(out, f"{line.name} in {c['in']} out {c['out']}", mid, _WHITE)
+        per_class = (class_counts or {}).get(line.name, {})
+        if per_class:
+            text = "  ".join(f"{name} {n['in']}/{n['out']}" for name, n in sorted(per_class.items()))
+            _text(out, text, (mid[0], mid[1] + 16), _WHITE)
     for lab in labels:
         colour = _COLOURS.get(lab.status, _GREY)
         x1, y1, x2, y2 = (round(v) for v in lab.xyxy)
-        cv2.rectangle(out, (x1, y1), (x2, y2), colour, 1 if lab.status == "person" else 2, cv2.LINE_AA)
+        cv2.rectangle(out, (x1, y1), (x2, y2), colour, 1 if lab.status in _THIN else 2, cv2.LINE_AA)
         if lab.text:
             _text(out, lab.text, (x1, max(12, y1 - 5)), colour)
     if header:

@@ -2,8 +2,8 @@
 
 Per analysed frame of each camera::
 
-    source thread --Frame--> analyzer (HOG + landmarks + chips + quality; worker processes)
-        --> face tracker (and person tracker) --> best-shot policy --> batched embedding of the
+    source thread --Frame--> analyzer (faces + landmarks + chips + quality, objects; worker processes)
+        --> face tracker (and a tracker per object class) --> best-shot policy --> batched embedding of the
         chosen shots of *all* cameras in one onnxruntime call --> one batched gallery search
         --> vote per track --> rules (watchlist, lines, zones, visitors) --> EventBus
 
@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -42,9 +43,10 @@ from ..pipeline import Engine
 from ..redact import blur_faces
 from ..timings import LatencyHistogram
 from ..types import Frame
-from .analyzer import Analyzer, FrameAnalysis, LocalAnalyzer
+from .analyzer import Analyzer, FrameAnalysis, LocalAnalyzer, ObjectSettings
 from .annotate import Label, VideoWriter, draw
 from .cuts import CutDetector
+from .object_tracks import ObjectTracks, PersonIdentities, TrackedObjects, link_faces_to_people, object_labels
 from .recognise import ShotPolicy, TrackIdentities
 from .rules import CameraRules, Line, RuleHit, Zone, anchor_points
 from .sources import SourceStatus, VideoSource
@@ -54,7 +56,7 @@ __all__ = ["CameraSummary", "VideoEngine", "VisitorBook"]
 
 log = logging.getLogger(__name__)
 
-#: A person track counts as a person once seen in this many analysed frames (shorter ones are
+#: An object track counts (people, cars...) once seen in this many analysed frames (shorter ones are
 #: mostly fragments of a track the HOG people detector lost for a moment; bench/counting.py).
 PEOPLE_MIN_FRAMES = 5
 #: Two unknown faces within the gallery's 1:1 threshold at this false-accept rate count as one visitor.
@@ -74,8 +76,10 @@ class CameraSummary:
     face_tracks: int = 0
     embeddings: int = 0
     people_tracks: int = 0
+    object_tracks: dict[str, int] = field(default_factory=dict)  # class -> tracks seen in >= PEOPLE_MIN_FRAMES
     events: Counter[str] = field(default_factory=Counter)
-    line_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    line_counts: dict[str, dict[str, int]] = field(default_factory=dict)  # line -> {"in": n, "out": n}
+    class_counts: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # line -> class -> in/out
     alert_latency_s: list[float] = field(default_factory=list)  # frame decoded -> watchlist.start published
     errors: int = 0
     status: SourceStatus | None = None
@@ -159,26 +163,28 @@ class _Episode:
 class _Camera:
     """The state of one camera: trackers, identities, rules, annotation."""
 
-    def __init__(self, source: VideoSource, rules: CameraRules, annotate_to: str | None, people: float | None):
+    def __init__(
+        self,
+        source: VideoSource,
+        rules: CameraRules,
+        annotate_to: str | None,
+        objects: ObjectSettings | None,
+        foreground: float | None,
+    ):
         self.source = source
         self.name = source.camera
         self.namespace = uuid.uuid4()  # event ids (see VideoEngine._emit)
         self.rules_template = rules
         self.rules: CameraRules | None = None  # resolved to pixels on the first frame
-        self.faces = Tracker(high_score=0.0, low_score=0.0, match_iou=0.1, min_hits=2, max_age=10)
-        self.cuts = CutDetector()  # face tracks end at a scene cut rather than run across it
-        # person tracker and count rule as tuned on PETS09-S2L1 and TUD-Campus (bench/counting.py)
-        self.people = None
-        self.foreground = None
-        if people is not None:
-            self.people = Tracker(high_score=0.8, low_score=0.0, match_iou=0.2, min_hits=3, max_age=30)
-            if people > 0:  # stateful: must see this camera's frames in order, so it lives here
-                from .people import ForegroundFilter
-
-                self.foreground = ForegroundFilter(min_fraction=people)
+        ids = itertools.count(1)  # one id counter for every tracker: a track id names one track of the camera
+        self.faces = Tracker(high_score=0.0, low_score=0.0, match_iou=0.1, min_hits=2, max_age=10, ids=ids)
+        self.cuts = CutDetector()  # tracks end at a scene cut rather than run across it
+        self.object_settings = objects
+        self.objects = ObjectTracks(objects, ids=ids, foreground=foreground) if objects is not None else None
+        self.tracked = TrackedObjects(np.zeros((0, 4), np.float32), np.zeros(0, np.int64), ())  # this frame's
+        self.persons = PersonIdentities()  # who each person track is, from the face tracks inside it
         self.identities = TrackIdentities()
         self.memory: dict[int, _TrackMemory] = {}
-        self.people_life: Counter[int] = Counter()  # person track id -> analysed frames it was seen in
         self.writer = VideoWriter(annotate_to, fps=source.fps or 25.0) if annotate_to else None
         self.summary = CameraSummary(self.name)
         self.labels: list[Label] = []
@@ -270,6 +276,7 @@ class VideoEngine:
         zones: Sequence[Zone] = (),
         annotate_to: str | None = None,
         people: bool = False,
+        objects: ObjectSettings | None = None,
         fixed_camera: bool = True,
         event_namespace: str | None = None,
     ) -> None:
@@ -279,18 +286,26 @@ class VideoEngine:
             source: where its frames come from (its ``camera`` id must be unique).
             lines: counting lines; zones: dwell zones (pixels or frame fractions).
             annotate_to: write an annotated MP4 here.
-            people: also detect and track people (OpenCV's HOG people detector);
-                lines and zones then apply to person tracks (feet) instead of face tracks (centre).
-            fixed_camera: the camera does not move: person boxes on the static background (a poster, a
-                coat stand) are dropped with a MOG2 background model.
+            people: also detect and track people: short for ``objects=ObjectSettings(("person",))``.
+            objects: also detect and track these objects (people, cars...), one tracker per class; lines
+                and zones then apply to the object tracks (bottom centre of the box) instead of face tracks
+                (centre), and a face inside a person's box belongs to that person (counted once, named).
+            fixed_camera: the camera does not move: with the HOG people detector, person boxes on the static
+                background (a poster, a coat stand) are dropped with a MOG2 background model.
             event_namespace: a UUID string that, with what happened, makes the events' ids (default: a new
                 one). A worker restarted with the same namespace on the same source reproduces the ids.
 
         Raises:
             InvalidArgumentError: a duplicate camera id or a namespace that is not a UUID.
+            ModelError: the object detector's model is not installed (the message names the install command).
         """
-        foreground = (0.2 if fixed_camera else 0.0) if people else None
-        cam = _Camera(source, CameraRules(lines, zones), annotate_to, foreground)
+        if people and objects is None:
+            objects = ObjectSettings(("person",))
+        if objects is not None and objects.detector != "hog":
+            from ..models.store import model_path
+
+            model_path(objects.detector)  # now, not at every frame in a worker
+        cam = _Camera(source, CameraRules(lines, zones), annotate_to, objects, 0.2 if fixed_camera else None)
         try:
             cam.namespace = uuid.UUID(event_namespace) if event_namespace else uuid.uuid4()
         except ValueError:
@@ -397,7 +412,7 @@ class VideoEngine:
                 elif cam.name not in inflight and not cam.closed:
                     frame = cam.source.start().read(timeout_s=0)
                     if frame is not None:
-                        future = self.analyzer.submit(frame.image, people=cam.people is not None)
+                        future = self.analyzer.submit(frame.image, objects=cam.object_settings)
                         inflight[cam.name] = (cam, frame, future)
                     elif cam.source.finished:
                         self._close_camera(cam)
@@ -427,19 +442,18 @@ class VideoEngine:
         if cam.rules is None:
             h, w = frame.image.shape[:2]
             cam.rules = cam.rules_template.in_pixels(w, h)
-            cam.summary.line_counts = cam.rules.counts
+            cam.summary.line_counts, cam.summary.class_counts = cam.rules.counts, cam.rules.class_counts
         cam.summary.frames += 1
         faces = analysis.faces
         cam.summary.faces += len(faces)
-        cut = cam.faces.flush() if cam.cuts(frame.image) else []  # the tracks of the last shot end
+        is_cut = cam.cuts(frame.image)
+        cut = cam.faces.flush() if is_cut else []  # the tracks of the last shot end
         tracks = cam.faces.update(faces.xyxy, faces.score)
         face_tracks = np.zeros(len(faces), np.int64)
         face_tracks[tracks.det_index] = tracks.track_id
         cam.frame_faces = (faces.xyxy, face_tracks)
         shots: list[_Shot] = []
         cam.labels = []
-        rule_ids: list[int] = []
-        rule_boxes: list[npt.NDArray[np.float32]] = []
         for row in range(len(tracks)):
             tid, det = int(tracks.track_id[row]), int(tracks.det_index[row])
             box = tuple(float(v) for v in faces.xyxy[det])
@@ -456,31 +470,36 @@ class VideoEngine:
                 shots.append(shot)
             elif not mem.shots and (mem.spare is None or quality > mem.spare.quality):
                 mem.spare = shot
-            if cam.people is None:
-                rule_ids.append(tid)
-                rule_boxes.append(faces.xyxy[det])
         for tid in [*cut, *cam.faces.ended]:
             shots += self._end_or_last_shot(cam, tid, frame)
-        anchor = "centre"
-        if cam.people is not None:
-            anchor = "bottom"
-            pxyxy, pscore = analysis.people_xyxy, analysis.people_score
-            if cam.foreground is not None:
-                moving = cam.foreground(frame.image, pxyxy)
-                pxyxy, pscore = pxyxy[moving], pscore[moving]
-            ptracks = cam.people.update(pxyxy, pscore)
-            for row in range(len(ptracks)):
-                pid = int(ptracks.track_id[row])
-                cam.people_life[pid] += 1
-                rule_ids.append(pid)
-                rule_boxes.append(ptracks.xyxy[row])
-                cam.labels.append(Label(tuple(float(v) for v in ptracks.xyxy[row]), f"#{pid}", "person"))  # type: ignore[arg-type]
-            cam.summary.people_tracks = sum(n >= PEOPLE_MIN_FRAMES for n in cam.people_life.values())
-            for pid in cam.people.ended:
-                self._publish_hits(cam, cam.rules.end(pid, frame.t_s))
-        points = anchor_points(np.array(rule_boxes).reshape(-1, 4), anchor)
-        self._publish_hits(cam, cam.rules.update(frame.t_s, rule_ids, points))
+        if cam.objects is None:  # lines and zones count face tracks (box centre)
+            points = _in_frame(anchor_points(faces.xyxy[tracks.det_index], "centre"), frame)
+            self._publish_hits(cam, cam.rules.update(frame.t_s, tracks.track_id.tolist(), points))
+        else:
+            self._track_objects(cam, cam.objects, frame, analysis, is_cut)
         return shots
+
+    def _track_objects(
+        self, cam: _Camera, objs: ObjectTracks, frame: Frame, analysis: FrameAnalysis, cut: bool
+    ) -> None:
+        """Track this frame's objects (all end at a scene cut), link faces to people, apply the rules (feet)."""
+        rules = cam.rules or CameraRules()
+        ended = objs.flush() if cut else []
+        tracked = cam.tracked = objs.update(frame.image, analysis.objects)
+        for tid in [*ended, *objs.ended]:
+            self._publish_hits(cam, rules.end(tid, frame.t_s))
+            cam.persons.person_ended(tid)
+        boxes, face_ids = cam.frame_faces
+        rows = np.flatnonzero(face_ids > 0)
+        people = [i for i, name in enumerate(tracked.classes) if name == "person"]
+        link = link_faces_to_people(boxes[rows], tracked.xyxy[people])
+        faces_in = face_ids[rows][link >= 0].tolist()
+        persons = tracked.track_id[people][link[link >= 0]].tolist()
+        cam.persons.link(faces_in, persons, {f: cam.identities.get(f).person for f in faces_in})
+        cam.summary.object_tracks = objs.counted(PEOPLE_MIN_FRAMES)
+        cam.summary.people_tracks = cam.summary.object_tracks.get("person", 0)
+        points = _in_frame(anchor_points(tracked.xyxy, "bottom"), frame)
+        self._publish_hits(cam, rules.update(frame.t_s, tracked.track_id.tolist(), points, tracked.classes))
 
     def _end_or_last_shot(self, cam: _Camera, tid: int, frame: Frame) -> list[_Shot]:
         """End a track now, or first embed its best shot if none was embedded (every track gets an answer)."""
@@ -508,6 +527,7 @@ class VideoEngine:
                 continue
             mem.shots.append((shot.quality, shot.chip, emb))
             _, after = cam.identities.add_result(shot.track_id, result)
+            cam.persons.learn(shot.track_id, after)  # the person track around this face takes its name
             self._update_alert(cam, shot, mem, after)
             if shot.final:
                 self._end_face_track(cam, shot.track_id, shot.frame)
@@ -630,7 +650,8 @@ class VideoEngine:
         state = cam.identities.end(tid)
         if mem is None:
             return
-        if cam.people is None:
+        cam.persons.face_ended(tid)
+        if cam.objects is None:
             self._publish_hits(cam, cam.rules.end(tid, frame.t_s) if cam.rules else [])
         if mem.alert is not None:
             self._leave_episode(cam, mem.alert.person_id, tid, mem.last_t)
@@ -651,7 +672,12 @@ class VideoEngine:
         self._emit(cam, Event.new(kind, camera=cam.name, t_s=mem.last_t, track_id=tid, **fields))
 
     def _publish_hits(self, cam: _Camera, hits: list[RuleHit]) -> None:
+        """Rule hits as events; a person track's events name the person its faces were recognised as."""
         for hit in hits:
+            fields: dict[str, object] = {}
+            who = cam.persons.who(hit.track_id) if hit.object_class == "person" else None
+            if who is not None:
+                fields.update(person_id=who.person_id, person_name=who.display_name, collection=who.collection)
             self._emit(
                 cam,
                 Event.new(
@@ -662,6 +688,8 @@ class VideoEngine:
                     rule=hit.rule,
                     direction=hit.direction,
                     dwell_s=None if hit.dwell_s is None else round(hit.dwell_s, 3),
+                    object_class=hit.object_class,
+                    **fields,
                 ),
             )
 
@@ -681,12 +709,17 @@ class VideoEngine:
             else:
                 status = "watchlist" if person.collection in self.watchlists else "known"
                 cam.labels.append(Label(mem.box, f"#{tid} {person.display_name} {person.distance:.2f}", status))
+        if cam.objects is not None:
+            cam.labels += object_labels(cam.tracked, cam.persons, self.watchlists)
         rules = cam.rules or CameraRules()
         header = f"{cam.name}  t={frame.t_s:6.1f}s  visitors={self.visitors.count}"
-        if cam.people is not None:
-            header += f"  people={cam.summary.people_tracks}"
+        for name, n in cam.summary.object_tracks.items():
+            header += f"  {'people' if name == 'person' else name}={n}"
         counts = {line: dict(c) for line, c in rules.counts.items()}  # a copy: the live view draws later
-        scene = partial(draw, labels=list(cam.labels), lines=rules.lines, zones=rules.zones, counts=counts)
+        per_class = {line: {k: dict(v) for k, v in c.items()} for line, c in rules.class_counts.items()}
+        scene = partial(
+            draw, labels=list(cam.labels), lines=rules.lines, zones=rules.zones, counts=counts, class_counts=per_class
+        )
         if cam.writer is not None:
             labels = cam.labels
             if self.redact_video:  # a stored video names watchlist matches only; others are "#id known"
@@ -707,9 +740,10 @@ class VideoEngine:
         for tid in list(cam.memory):  # anything left (should be nothing)
             self._end_face_track(cam, tid, last)
         self._close_episodes(cam, t_s, all_=True)
-        if cam.people is not None and cam.rules is not None:
-            for pid in cam.people.flush():
-                self._publish_hits(cam, cam.rules.end(pid, t_s))
+        if cam.objects is not None and cam.rules is not None:
+            for tid in cam.objects.flush():
+                self._publish_hits(cam, cam.rules.end(tid, t_s))
+                cam.persons.person_ended(tid)
         if cam.writer is not None:
             cam.writer.close()
         cam.summary.status = cam.source.status
@@ -718,8 +752,17 @@ class VideoEngine:
             log.info("camera %s closed: %d frames analysed, %d events", cam.name, s.frames, sum(s.events.values()))
 
 
+def _in_frame(points: npt.NDArray[np.float64], frame: Frame) -> npt.NDArray[np.float64]:
+    """(N, 2) anchor points moved onto the frame's last pixel row or column when beyond it: the feet of a
+    person cut off by the bottom edge are at y = H, on the border of a whole-frame zone, not outside it."""
+    h, w = frame.image.shape[:2]
+    return np.clip(points, 0.0, [w - 1.0, h - 1.0])
+
+
 def _anonymous(label: Label) -> Label:
-    """A known, non-watchlist face's caption without its name ("#12 known")."""
+    """A known, non-watchlist face's or person's caption without its name ("#12 known", "person #3 known")."""
+    if label.stored_text is not None:
+        return replace(label, text=label.stored_text)
     return replace(label, text=label.text.split(" ")[0] + " known") if label.status == "known" else label
 
 

@@ -16,7 +16,8 @@ matched a detection in that frame. Its moving parts follow SORT (Bewley et al., 
   ``max_age`` updates, then it ends and its id appears in :attr:`Tracker.ended`.
 
 Ids are given at confirmation, start at 1 and are never reused, so the number of confirmed tracks
-so far is the largest id.
+so far is the largest id. Several trackers of one camera (one per object class) may share an id
+source (``ids=itertools.count(1)``): their ids are then unique across all of them.
 
 State is kept as parallel arrays (one row per live track) so that prediction and the Kalman update
 are batched numpy operations.
@@ -24,7 +25,9 @@ are batched numpy operations.
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -180,6 +183,8 @@ class Tracker:
         match_iou: a detection may match a track's predicted box only if their IoU is at least this.
         min_hits: consecutive matches before a new track is confirmed, given an id and reported.
         max_age: updates a confirmed track survives without a match; it ends on the next miss.
+        ids: where confirmed tracks take their ids from (default: a counter of this tracker from 1);
+            give several trackers the same iterator to keep their ids apart.
 
     Raises:
         InvalidArgumentError: (a ValueError) a bad value; the message names it.
@@ -200,6 +205,7 @@ class Tracker:
         match_iou: float = 0.3,
         min_hits: int = 2,
         max_age: int = 30,
+        ids: Iterator[int] | None = None,
     ) -> None:
         if not (np.isfinite(high_score) and np.isfinite(low_score)) or low_score > high_score:
             raise InvalidArgumentError(
@@ -213,7 +219,7 @@ class Tracker:
             raise InvalidArgumentError(f"max_age must be an int >= 0, got {max_age!r}")
         self.high_score, self.low_score, self.match_iou = float(high_score), float(low_score), float(match_iou)
         self.min_hits, self.max_age = min_hits, max_age
-        self._next_id = 1
+        self._ids = ids if ids is not None else itertools.count(1)
         self._ended: list[int] = []
         # One row per live track (tentative, tracked or lost).
         self._mean: _F64 = np.zeros((0, 8))  # (T, 8) Kalman state cx, cy, a, h and their velocities
@@ -320,8 +326,7 @@ class Tracker:
         self._det = np.concatenate([self._det, new.astype(np.int64)])
         confirm = np.flatnonzero((self._id == 0) & (self._hits >= self.min_hits))
         confirm = confirm[np.argsort(self._det[confirm], kind="stable")]  # ids in detection order
-        self._id[confirm] = np.arange(self._next_id, self._next_id + len(confirm))
-        self._next_id += len(confirm)
+        self._id[confirm] = [next(self._ids) for _ in confirm]
 
     def _report(self, boxes: _F32, scores: _F32) -> Tracks:
         rows = np.flatnonzero((self._id > 0) & (self._det >= 0))

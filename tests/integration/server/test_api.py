@@ -246,6 +246,7 @@ ROUTES = [
     Route("GET", "/events/stream", "viewer", succeeds=False),  # endless: test_live_camera reads it
     Route("GET", "/analytics/hourly", "viewer"),
     Route("GET", "/analytics/dwell", "viewer"),
+    Route("GET", "/analytics/classes", "viewer"),
     Route("GET", "/snapshots/x/y.jpg", "viewer", _snapshot),
     Route("GET", "/keys", "admin"),
     Route("POST", "/keys", "admin", lambda c: Call("/keys", {"json": {"name": f"new-{c.run}", "role": "viewer"}})),

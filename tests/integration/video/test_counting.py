@@ -100,13 +100,15 @@ def _gt_crossings(gt_path: Path, *, x: float, frames: int) -> dict[str, int]:
 
 
 def test_engine_counts_line_crossings_on_pets09(data: Path):
-    """The product path (`faceplane run --people --line`): in/out counts on PETS09's first 30 s vs ground truth."""
+    """The product path (`faceplane run --objects person --object-detector hog --line`): in/out counts on PETS09's
+    first 30 s vs ground truth, with the HOG people detector (still selectable; the CNN is the default)."""
     from faceplane import Engine
     from faceplane.video import Line, LocalAnalyzer, VideoEngine, VideoSource
+    from faceplane.video.analyzer import ObjectSettings
 
     video = VideoEngine(engine=Engine(), analyzer=LocalAnalyzer())
     source = VideoSource(str(data / PETS_VIDEO), fps=5, end_s=30.0)
-    video.add_camera(source, lines=[Line.parse("0.5,0,0.5,1")], people=True)
+    video.add_camera(source, lines=[Line.parse("0.5,0,0.5,1")], objects=ObjectSettings(("person",), "hog"))
     (summary,) = video.run()
     truth = _gt_crossings(data / MOT / "PETS09-S2L1/gt/gt.txt", x=384.0, frames=300)
     counted = summary.line_counts["line"]
@@ -114,3 +116,5 @@ def test_engine_counts_line_crossings_on_pets09(data: Path):
     for direction in ("in", "out"):
         assert abs(counted[direction] - truth[direction]) <= 2, (counted, truth)  # measured in 7/7, out 3/2
     assert 8 <= summary.people_tracks <= 20, summary.people_tracks  # 10 people in these 30 s; measured 16
+    assert summary.object_tracks == {"person": summary.people_tracks}
+    assert summary.class_counts["line"] == {"person": counted}  # every crossing was a person's

@@ -1,6 +1,8 @@
-// Analytics (hourly bar charts in SVG, per-camera line counts), Audit (admin), API keys (admin).
+// Analytics (hourly bar charts in SVG, counts per object class, per-camera line counts), Audit (admin), API keys (admin).
 
+import { barChart } from "./chart.js";
 import { api, badge, busy, clear, fmtAgo, fmtNum, fmtTime, guard, h, icon, toast } from "./lib.js";
+import { classPanel } from "./objects.js";
 
 // ================================================================================================
 // Analytics
@@ -13,61 +15,8 @@ const SERIES = [
 ];
 const HOUR = 3600;
 
-const SVG = "http://www.w3.org/2000/svg";
-function s(tag, attrs = {}, ...children) {
-  const el = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
-  for (const c of children) el.append(c);
-  return el;
-}
-
-function niceMax(v) {
-  if (v <= 4) return 4;
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
-}
-
-// A bar chart of 24 hourly buckets, drawn at the container's pixel width.
-function barChart(buckets, color, width) {
-  const H = 150, padL = 34, padR = 8, padT = 10, padB = 22;
-  const W = Math.max(320, width);
-  const max = niceMax(Math.max(0, ...buckets.map((b) => b.count)));
-  const plotW = W - padL - padR, plotH = H - padT - padB;
-  const bw = plotW / buckets.length;
-  const svg = s("svg", { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img" });
-  for (let i = 0; i <= 4; i++) {
-    const y = padT + plotH - (plotH * i) / 4;
-    svg.append(s("line", { x1: padL, x2: W - padR, y1: y, y2: y, class: i ? "grid" : "axis" }));
-    const t = s("text", { x: padL - 6, y: y + 3, class: "tick", "text-anchor": "end" });
-    t.textContent = String(Math.round((max * i) / 4));
-    svg.append(t);
-  }
-  buckets.forEach((b, i) => {
-    const x = padL + i * bw;
-    const bh = (plotH * b.count) / max;
-    const d = new Date(b.t * 1000);
-    const hh = String(d.getHours()).padStart(2, "0");
-    const title = s("title");
-    title.textContent = `${hh}:00–${hh}:59 · ${b.count}`;
-    svg.append(s("rect", { x: x, y: padT, width: bw, height: plotH, class: "hover" }, title.cloneNode(true)));
-    if (b.count > 0) {
-      svg.append(s("rect", {
-        x: x + bw * 0.15, y: padT + plotH - bh, width: bw * 0.7, height: Math.max(1, bh), rx: 2, fill: color, class: "bar",
-      }, title));
-    }
-    const last = i === buckets.length - 1;
-    if ((i % 3 === 0 && buckets.length - 1 - i >= 3) || last) {
-      const t = s("text", { x: last ? W - padR : x + bw / 2, y: H - 6, class: "tick", "text-anchor": last ? "end" : "middle" });
-      t.textContent = i === buckets.length - 1 ? "now" : `${hh}:00`;
-      svg.append(t);
-    }
-  });
-  return svg;
-}
-
 export const analyticsView = (() => {
-  let kpis, charts, lineTable, timer;
+  let kpis, charts, lineTable, timer, classes;
   const data = {}; // kind -> buckets
 
   function init(section) {
@@ -80,14 +29,15 @@ export const analyticsView = (() => {
         h("div.chart-box")));
     }
     lineTable = h("tbody#line-rows");
-    clear(section, kpis, charts,
+    classes = classPanel();
+    clear(section, kpis, charts, classes.el,
       h("div.panel",
         h("div.panel-head", h("h2", "Line counts per camera"), h("span.muted.small", "since each camera started")),
         h("div.table-wrap", h("table.table#line-table",
           h("thead", h("tr", h("th", "Camera"), h("th", "State"), h("th", "Line"), h("th.num", "In"),
             h("th.num", "Out"), h("th.num", "Total"), h("th", "Share"))),
           lineTable))));
-    window.addEventListener("resize", () => !section.hidden && drawCharts());
+    window.addEventListener("resize", () => !section.hidden && (drawCharts(), classes.draw()));
   }
 
   function show(actions) {
@@ -104,6 +54,7 @@ export const analyticsView = (() => {
   async function load() {
     const until = Date.now() / 1000;
     const first = Math.floor(until / HOUR) * HOUR - 23 * HOUR;
+    classes.load(first, until); // its own request and errors
     const results = await guard(() => Promise.all([
       ...SERIES.map((sr) => api("/analytics/hourly", { query: { kind: sr.kind, since_s: first, until_s: until } })),
       api("/cameras"),

@@ -3,7 +3,7 @@
 export const API = "/api/v1";
 export const EVENT_KINDS = [
   "watchlist.start", "watchlist.update", "watchlist.end", "line.crossed",
-  "zone.enter", "zone.exit", "visitor.new", "face.unknown",
+  "zone.enter", "zone.exit", "zone.dwell", "visitor.new", "face.unknown",
 ];
 const ROLES = ["viewer", "operator", "admin"];
 
@@ -212,6 +212,7 @@ export const KIND_LABEL = {
   "line.crossed": "Line crossed",
   "zone.enter": "Zone enter",
   "zone.exit": "Zone exit",
+  "zone.dwell": "Dwell alert",
   "visitor.new": "New visitor",
   "face.unknown": "Unknown face",
 };

@@ -5,6 +5,7 @@ import {
   $, $$, KIND_LABEL, api, badge, busy, can, clear, fmtAgo, fmtNum, fmtTime, guard, h, icon, kindClass, on,
   toast,
 } from "./lib.js";
+import { classBadge, classFilter, objectFields } from "./objects.js";
 
 const FRAME_MS = 500;
 const STATUS_MS = 2000;
@@ -186,6 +187,7 @@ export const liveView = (() => {
 
   function addCameraDialog() {
     const field = (label, input, hint) => h("label", label, input, hint ? h("small.muted", hint) : null);
+    const objects = objectFields();
     const form = h("form.dialog-form#camera-form", { method: "dialog" },
       h("header.dialog-head", h("h2", "Add camera"),
         h("button.btn.icon-btn", { type: "button", title: "Close", onclick: () => dialog.close() }, icon("x"))),
@@ -196,12 +198,12 @@ export const liveView = (() => {
           h("input#cam-source", { name: "source", required: true, placeholder: "rtsp://user:pass@host/stream · /path/video.mp4 · webcam:0" })),
         h("label.span2", "Counting lines",
           h("textarea#cam-lines", { name: "lines", rows: 2, placeholder: "door=0.5,0,0.5,1" }),
-          h("small.muted", "One per line: [name=]x1,y1,x2,y2 in pixels or 0..1 of the frame")),
+          h("small.muted", "One per line: [name=]x1,y1,x2,y2 in pixels or 0..1 of the frame; ;classes=car,bus counts only those")),
         h("label.span2", "Zones",
           h("textarea#cam-zones", { name: "zones", rows: 2, placeholder: "entrance=0,0,0.5,0,0.5,1,0,1" }),
-          h("small.muted", "One per line: [name=]x1,y1,x2,y2,x3,y3,… (polygon)")),
-        h("label.check", h("input#cam-loop", { name: "loop", type: "checkbox" }), "Loop the file (demo / test sources)"),
-        h("label.check", h("input#cam-people", { name: "people", type: "checkbox" }), "Detect and count people (bodies)")),
+          h("small.muted", "One per line: [name=]x1,y1,x2,y2,x3,y3,… (polygon); ;classes=car;dwell=600 alerts on a car parked 10 min")),
+        objects.el,
+        h("label.check", h("input#cam-loop", { name: "loop", type: "checkbox" }), "Loop the file (demo / test sources)")),
       h("footer.dialog-foot",
         h("button.btn.ghost", { type: "button", onclick: () => dialog.close() }, "Cancel"),
         h("button.btn.primary#cam-submit", { type: "submit" }, "Start camera")));
@@ -216,13 +218,14 @@ export const liveView = (() => {
         lines: lines($("#cam-lines", form).value),
         zones: lines($("#cam-zones", form).value),
         loop: $("#cam-loop", form).checked,
-        people: $("#cam-people", form).checked,
+        ...objects.values(),
       };
       busy($("#cam-submit", form), async () => {
         await api("/cameras", { method: "POST", json: body });
         toast(`Camera ${body.id} started`, { kind: "ok" });
         dialog.close();
         form.reset();
+        objects.sync();
         await refresh();
       });
     });
@@ -244,7 +247,7 @@ export const liveView = (() => {
 
 const FILTERS = {
   alerts: { label: "Watchlist", kinds: ["watchlist.start", "watchlist.end"] },
-  movement: { label: "Lines & zones", kinds: ["line.crossed", "zone.enter", "zone.exit"] },
+  movement: { label: "Lines & zones", kinds: ["line.crossed", "zone.enter", "zone.exit", "zone.dwell"] },
   visitors: { label: "Visitors", kinds: ["visitor.new", "face.unknown"] },
   all: { label: "All events", kinds: null },
 };
@@ -253,6 +256,7 @@ const MAX_EVENTS = 500;
 export const alertsView = (() => {
   let root, list, detail, chips, countEl, empty;
   let filter = "alerts";
+  let objectClass = ""; // "" or one class: only the object events of that class
   const events = new Map(); // id -> event
   let selected = null;
   let agoTimer = null;
@@ -264,13 +268,14 @@ export const alertsView = (() => {
       chips.append(h("button.chip", { dataset: { filter: key }, onclick: () => setFilter(key) }, f.label));
     }
     countEl = h("span.muted.small");
+    const classes = classFilter(setClass);
     list = h("ol.alert-list#alert-list");
     empty = h("div.empty.small-empty", { hidden: true }, icon("shield", "big"), h("p", "Nothing to report."));
     detail = h("aside.alert-detail#alert-detail",
       h("div.empty.small-empty", icon("alerts", "big"), h("p.muted", "Select an event to see its details.")));
     clear(root, h("div.alerts-layout",
       h("div.panel.alerts-feed",
-        h("div.panel-head", chips, countEl),
+        h("div.panel-head", chips, classes, countEl),
         list, empty),
       detail));
     setFilter(filter);
@@ -296,11 +301,20 @@ export const alertsView = (() => {
     if (root && !root.hidden) loadHistory();
   }
 
-  const matches = (e) => !FILTERS[filter].kinds || FILTERS[filter].kinds.includes(e.kind);
+  // A class names object events only: from the watchlist or visitors, choosing one shows lines & zones.
+  function setClass(value) {
+    objectClass = value;
+    if (value && FILTERS[filter].kinds && !FILTERS[filter].kinds.includes("line.crossed")) setFilter("movement");
+    else setFilter(filter);
+  }
+
+  const matches = (e) => (!FILTERS[filter].kinds || FILTERS[filter].kinds.includes(e.kind))
+    && (!objectClass || e.class === objectClass);
 
   async function loadHistory() {
     const kinds = FILTERS[filter].kinds;
-    const found = await guard(() => api("/events", { query: { kind: kinds || undefined, limit: 200 } }));
+    const query = { kind: kinds || undefined, class: objectClass || undefined, limit: 200 };
+    const found = await guard(() => api("/events", { query }));
     if (!found) return;
     for (const e of found) events.set(e.id, e);
     trim();
@@ -335,6 +349,7 @@ export const alertsView = (() => {
       h("div.alert-main",
         h("div.alert-title", h("span.person", title), badge(KIND_LABEL[e.kind] || e.kind, cls)),
         h("div.alert-meta",
+          classBadge(e.class),
           h("span", icon("camera", "tiny"), e.camera),
           e.collection ? h("span", icon("people", "tiny"), e.collection) : null,
           e.distance != null ? h("span.mono", `d=${e.distance.toFixed(3)}`) : null,
@@ -353,7 +368,7 @@ export const alertsView = (() => {
       h("h3", e.person_name || KIND_LABEL[e.kind] || e.kind),
       h("table.kv", h("tbody",
         row("Event", KIND_LABEL[e.kind] || e.kind), row("Time", fmtTime(e.wall_s)), row("Camera", e.camera),
-        row("Media time", `${e.t_s.toFixed(1)} s`), row("Track", e.track_id), row("Rule", e.rule),
+        row("Media time", `${e.t_s.toFixed(1)} s`), row("Class", e.class), row("Track", e.track_id), row("Rule", e.rule),
         row("Person", e.person_id != null ? `#${e.person_id} ${e.person_name || ""}` : null),
         row("Collection", e.collection), row("Distance", e.distance != null ? e.distance.toFixed(4) : null),
         row("Direction", e.direction), row("Dwell", e.dwell_s != null ? `${e.dwell_s.toFixed(1)} s` : null),

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 
 from ...events import EVENT_KINDS, Event
 from ..deps import MAX_INT64, ServicesDep, Viewer
-from ..schemas import DwellOut, EventOut, HourCount
+from ..schemas import ClassHourOut, DwellOut, EventOut, HourCount
 
 router = APIRouter(tags=["events"])
 
@@ -29,10 +29,14 @@ def list_events(
     until_s: Annotated[float | None, Query(description="Unix seconds")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
+    object_class: Annotated[
+        list[str] | None, Query(alias="class", description="object class of the track: person, car... (any of)")
+    ] = None,
 ) -> list[EventOut]:
     found = services.query_events(
         cameras=camera or (),
         kinds=kind or (),
+        object_classes=object_class or (),
         person_id=person_id,
         since_s=since_s,
         until_s=until_s,
@@ -70,7 +74,10 @@ def _next(subscription: queue.Queue[Event], timeout_s: float) -> Event | None:
         return None
 
 
-@router.get("/analytics/hourly", response_model=list[HourCount], summary="Events of one kind per hour")
+_CLASS_QUERY = Query(alias="class", description="only tracks of these object classes: person, car... (any of)")
+
+
+@router.get("/analytics/hourly", response_model=list[HourCount], summary="Events of one kind per hour, per class")
 def hourly(
     who: Viewer,
     services: ServicesDep,
@@ -78,10 +85,29 @@ def hourly(
     since_s: Annotated[float | None, Query()] = None,
     until_s: Annotated[float | None, Query()] = None,
     camera: Annotated[str | None, Query()] = None,
+    object_class: Annotated[list[str] | None, _CLASS_QUERY] = None,
 ) -> list[HourCount]:
     until = until_s if until_s is not None else time.time()
     since = since_s if since_s is not None else until - 86400
-    return [HourCount(hour_s=h, count=n) for h, n in services.counts_per_hour(kind, since, until, camera)]
+    return [HourCount.of(c) for c in services.counts_per_hour(kind, since, until, camera, object_class or ())]
+
+
+@router.get(
+    "/analytics/classes",
+    response_model=list[ClassHourOut],
+    summary="Object line crossings (in/out), zone entries, exits and dwell alerts per class per hour",
+)
+def per_class(
+    who: Viewer,
+    services: ServicesDep,
+    since_s: Annotated[float | None, Query()] = None,
+    until_s: Annotated[float | None, Query()] = None,
+    camera: Annotated[str | None, Query()] = None,
+    object_class: Annotated[list[str] | None, _CLASS_QUERY] = None,
+) -> list[ClassHourOut]:
+    until = until_s if until_s is not None else time.time()
+    since = since_s if since_s is not None else until - 86400
+    return [ClassHourOut.of(c) for c in services.counts_per_class(since, until, camera, object_class or ())]
 
 
 @router.get("/analytics/dwell", response_model=list[DwellOut], summary="Zone visits and dwell times")
