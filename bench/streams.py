@@ -19,7 +19,9 @@ Run:  python bench/streams.py            (~10 min; --quick: ~3 min; --streams 1,
   face_recognition itself is not installable here (it compiles dlib); these are the same dlib calls
   with the same weights and arguments, so the loop is equivalent.
 - Sweeps: ``blazeface`` (the video default: MediaPipe's full-range BlazeFace on onnxruntime, from the
-  model store) and ``hog<width>`` (dlib HOG upsample 1 on frames shrunk to that width, the old default).
+  model store) and ``hog<width>`` (dlib HOG upsample 1 on frames shrunk to that width, the old default);
+  ``+objects`` adds person and car detection and tracking (NanoDet at its 416 px input, in the same
+  worker processes) to every camera: faces + objects at 5 fps.
 - Capacity rows: N streams more than the machine can take, so the total analysed fps is the
   throughput ceiling of that setting (``detect_width``, workers, onnxruntime threads).
 
@@ -37,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -53,6 +56,8 @@ CLIPS = {  # name -> path under the data folder
     "walking": "video/intel-sample-videos/one-by-one-person-detection.mp4",
 }
 WALKING_SECONDS = 60  # of the 139 s clip: it loops anyway, and encoding it all takes long
+OBJECTS = ("person", "car")  # what a "+objects" sweep detects beside faces
+OBJECT_DETECTOR = "nanodet"  # the engine's default object model, at its own input size
 
 
 def _data(arg: str | None) -> Path:
@@ -174,10 +179,12 @@ class Config:
     embed_threads: int = 1  # onnxruntime threads of the main-process embedder (0: one per core)
     queue_size: int | None = None  # VideoSource's frame queue (None: its default, 1 for realtime sources)
     detector: str = "hog"  # or "blazeface"
+    objects: tuple[str, ...] = ()  # also detect and track these objects (OBJECT_DETECTOR, every camera)
 
     @property
     def label(self) -> str:
-        return f"{self.detector} {self.detect_width or 'full'}"
+        label = f"{self.detector} {self.detect_width or 'full'}"
+        return f"{label} + {'/'.join(self.objects)} ({OBJECT_DETECTOR})" if self.objects else label
 
 
 @dataclass
@@ -218,6 +225,12 @@ def _gallery(tmp: Path, data: Path, embed_threads: int):  # -> Gallery (imported
     return gallery
 
 
+def _object_settings(config: Config):  # -> ObjectSettings | None (imported lazily)
+    from faceplane.video.analyzer import ObjectSettings
+
+    return ObjectSettings(config.objects, detector=OBJECT_DETECTOR) if config.objects else None
+
+
 def run_engine(clips: dict[str, Path], data: Path, n: int, duration_s: float, config: Config) -> Run:
     """Run ``n`` looping realtime 720p streams through the video engine for ``duration_s``."""
     from faceplane.events import EventBus, MemorySink
@@ -254,7 +267,7 @@ def run_engine(clips: dict[str, Path], data: Path, n: int, duration_s: float, co
                     loop=True,
                     queue_size=config.queue_size,
                 )
-                video.add_camera(source)
+                video.add_camera(source, objects=_object_settings(config))
             meter = CpuMeter()
             summaries = video.run(duration_s=duration_s)
             cores = meter.cores()
@@ -276,6 +289,7 @@ def run_engine(clips: dict[str, Path], data: Path, n: int, duration_s: float, co
         alert_latency_s=[x for s in summaries for x in s.alert_latency_s],
         cores=cores,
         errors=sum(s.errors for s in summaries),
+        extra={"object_tracks": dict(sum((Counter(s.object_tracks) for s in summaries), Counter()))},
     )
 
 
@@ -392,8 +406,9 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--duration", type=float, default=40.0, help="seconds per stream count")
     p.add_argument(
         "--sweeps",
-        default="blazeface960,hog640",
-        help="analyzers to sweep: blazeface<detect_width> and hog<detect_width> (0: full 1280)",
+        default="blazeface960,blazeface960+objects,hog640",
+        help="analyzers to sweep: blazeface<detect_width> and hog<detect_width> (0: full 1280); "
+        f"+objects: also {'/'.join(OBJECTS)} with {OBJECT_DETECTOR}",
     )
     p.add_argument("--workers", type=int, default=2, help="analyzer processes of the sweep")
     p.add_argument("--naive-frames", type=int, default=30, help="frames of each clip for the naive loop")
@@ -409,10 +424,12 @@ def _parse() -> argparse.Namespace:
 
 
 def _sweep_config(spec: str, workers: int) -> Config | None:
+    base, plus, extra = spec.partition("+")
+    objects = OBJECTS if plus and extra == "objects" else ()
     for detector in ("blazeface", "hog"):
-        if spec.startswith(detector) and spec[len(detector) :].isdigit():
-            return Config(int(spec[len(detector) :]), workers, detector=detector)
-    raise SystemExit(f"--sweeps: expected blazeface<width> or hog<width>, got {spec!r}")
+        if base.startswith(detector) and base[len(detector) :].isdigit() and bool(plus) == bool(objects):
+            return Config(int(base[len(detector) :]), workers, detector=detector, objects=objects)
+    raise SystemExit(f"--sweeps: expected blazeface<width> or hog<width>, optionally +objects, got {spec!r}")
 
 
 def _sweep(args: argparse.Namespace, clips: dict[str, Path], data: Path, config: Config) -> list[Run]:

@@ -44,11 +44,13 @@ log = logging.getLogger(__name__)
 _F32 = npt.NDArray[np.float32]
 _I64 = npt.NDArray[np.int64]
 
-#: Tracker settings per detector family (scores in [0, 1]). CNN: ByteTrack's defaults with tracks confirmed
-#: after 3 frames; HOG: the people counting settings tuned on PETS09-S2L1 and TUD-Campus (bench/counting.py),
-#: margins 0.8 and 0.0 mapped by :func:`~faceplane.video.analyzer.hog_score`.
+#: Tracker settings per detector (scores in [0, 1]). The CNNs': the best of bench/counting.py's grid on
+#: TUD-Campus only (--tune: a count within 15% of the truth, then MOTA), PETS09-S2L1 held out; NanoDet's
+#: person scores run higher. HOG: the people counting settings tuned on PETS09-S2L1 and TUD-Campus, margins
+#: 0.8 and 0.0 mapped by :func:`~faceplane.video.analyzer.hog_score`.
 TRACKER_SETTINGS: dict[str, dict[str, float]] = {
-    "cnn": {"high_score": 0.5, "low_score": 0.1, "match_iou": 0.3, "min_hits": 3, "max_age": 30},
+    "nanodet": {"high_score": 0.6, "low_score": 0.2, "match_iou": 0.3, "min_hits": 2, "max_age": 30},
+    "centernet": {"high_score": 0.5, "low_score": 0.2, "match_iou": 0.3, "min_hits": 2, "max_age": 30},
     "hog": {"high_score": float(hog_score(0.8)), "low_score": 0.0, "match_iou": 0.2, "min_hits": 3, "max_age": 30},
 }
 #: A face's centre must lie in this top fraction of a person's box to be that person's face.
@@ -136,7 +138,7 @@ class ObjectTracks:
     """
 
     def __init__(self, settings: ObjectSettings, *, ids: Iterator[int], foreground: float | None = None) -> None:
-        family = "hog" if settings.detector == "hog" else "cnn"
+        family = settings.detector
         self.settings = settings
         self.trackers = {c: _tracker(family, ids) for c in settings.classes}
         self.ended: list[int] = []  # ids of the tracks that ended in the last update (or flush)

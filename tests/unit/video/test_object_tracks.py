@@ -65,8 +65,8 @@ def test_object_tracks_per_class_with_unique_ids():
         x = 10.0 * step
         seen = tracks.update(image, _objects(("person", [x, 0, x + 50, 150], 0.9), ("car", [x, 0, x + 60, 150], 0.8)))
     assert sorted(zip(seen.classes, seen.track_id.tolist(), strict=True)) == [("car", 2), ("person", 1)]
-    assert tracks.counted(min_frames=3) == {"person": 1, "car": 1}  # confirmed at the 3rd frame: seen in 3
-    assert tracks.counted(min_frames=4) == {"person": 0, "car": 0}
+    assert tracks.counted(min_frames=4) == {"person": 1, "car": 1}  # confirmed at the 2nd frame: seen in 4
+    assert tracks.counted(min_frames=5) == {"person": 0, "car": 0}
     weak = tracks.update(image, _objects(("person", [40, 0, 90, 150], 0.2)))  # low score keeps the track alive
     assert weak.track_id.tolist() == [1] and weak.classes == ("person",)
     assert tracks.flush() == [1, 2] and tracks.ended == [1, 2]
