@@ -116,3 +116,11 @@ def test_detect_width_keeps_boxes_and_full_size_chips(engine: Engine, examples):
     assert np.linalg.norm(emb[0] - emb[1]) < load_calibration(engine.calibration_key).threshold() / 6
     with pytest.raises(faceplane.InvalidArgumentError):
         Engine(detect_width=-1)
+
+
+def test_blazeface_ignores_detect_width(examples):
+    """BlazeFace warps any frame to its 192 px input: no shrunk copy first (it cost more than the detection)."""
+    photo = examples / "obama-1080p.jpg"
+    direct = Engine(detector="blazeface").detect(photo)
+    shrunk = Engine(detector="blazeface", detect_width=640).detect(photo)
+    assert len(direct) == 1 and np.array_equal(direct.xyxy, shrunk.xyxy)

@@ -108,8 +108,8 @@ class AnalyzerSettings:
             model store, ~6 ms a frame), ``"hog"`` (frontal) or ``"cnn"`` (MMOD port, slower, turned faces).
         upsample: detector upsampling; 1 finds faces down to ~40 px, 0 only from ~80 px but 4x faster.
         min_face_px: ignore faces narrower than this (pixels).
-        detect_width: detect faces on frames shrunk to this width (0: full size; default 960, so 1080p
-            cameras are detected at half size); see ``Engine``.
+        detect_width: HOG and CNN detect faces on frames shrunk to this width (0: full size; default 960,
+            so 1080p cameras are detected at half size); BlazeFace takes any frame as it is. See ``Engine``.
         device: ``"cpu"`` or ``"cuda"`` for the ONNX detectors.
         embedder: whose chips to cut (the video engine's embedder: ``Engine.embedder_name``).
     """
