@@ -47,6 +47,9 @@ def onnx_session(model: str | bytes, *, num_threads: int, providers: Sequence[st
     options = ort.SessionOptions()
     options.intra_op_num_threads = num_threads
     options.inter_op_num_threads = 1
+    # idle intra-op threads sleep instead of spinning: a server calls its models now and then, between
+    # camera workers and decoders, and spinning threads burn the cores those need
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     try:
         return ort.InferenceSession(model, sess_options=options, providers=list(providers))
