@@ -47,6 +47,7 @@ from .analyzer import Analyzer, FrameAnalysis, LocalAnalyzer, ObjectSettings
 from .annotate import Label, VideoWriter, draw
 from .cuts import CutDetector
 from .object_tracks import ObjectTracks, PersonIdentities, TrackedObjects, link_faces_to_people, object_labels
+from .publisher import EventPublisher
 from .recognise import ShotPolicy, TrackIdentities
 from .rules import CameraRules, Line, RuleHit, Zone, anchor_points
 from .sources import SourceStatus, VideoSource
@@ -246,6 +247,7 @@ class VideoEngine:
         self.gallery = gallery
         self.watchlists = set(watchlists)
         self.bus = bus or EventBus()
+        self.publisher = EventPublisher(self.bus)
         self.analyzer = analyzer or LocalAnalyzer()
         self.policy = policy or ShotPolicy()
         self.alert_gap_s = alert_gap_s
@@ -336,6 +338,7 @@ class VideoEngine:
         with self._lock:
             if cam in self.cameras:
                 self.cameras.remove(cam)
+        self.publisher.drain()  # its last events are out before it is reported retired
         cam.retired.set()
 
     def stop(self) -> None:
@@ -399,6 +402,7 @@ class VideoEngine:
                     self._close_camera(cam)
                     if cam.removing:
                         self._retire(cam)
+            self.publisher.drain()
         return self.summaries()
 
     def _feed(self, inflight: dict[str, tuple[_Camera, Frame, Future[FrameAnalysis]]]) -> None:
@@ -545,8 +549,9 @@ class VideoEngine:
         episode = cam.episodes.get(watched.person_id)
         if episode is None:
             cam.episodes[watched.person_id] = _Episode(watched, t_s, t_s, {tid}, tid)
-            event = self._watch_event("watchlist.start", cam, tid, watched, t_s, mem.box, shot=shot)
-            cam.summary.alert_latency_s.append(event.wall_s - shot.frame.wall_s)
+            decoded = shot.frame.wall_s  # latency: until the alert, with its snapshot, is published
+            self._watch_event("watchlist.start", cam, tid, watched, t_s, mem.box, shot=shot,
+                              then=lambda: cam.summary.alert_latency_s.append(time.time() - decoded))  # fmt: skip
             return
         episode.tracks.add(tid)
         episode.last_t, episode.last_track = max(episode.last_t, t_s), tid
@@ -579,7 +584,8 @@ class VideoEngine:
         *,
         dwell_s: float | None = None,
         shot: _Shot | None = None,
-    ) -> Event:
+        then: Callable[[], None] | None = None,
+    ) -> None:
         event = Event.new(
             kind,
             camera=cam.name,
@@ -593,10 +599,11 @@ class VideoEngine:
             box=box,
             dwell_s=dwell_s,
         )
-        return self._emit(cam, event, self._stored_snapshot(cam, shot) if shot is not None else None)
+        self._emit(cam, event, self._snapshot_job(cam, shot) if shot is not None else None, then=then)
 
-    def _stored_snapshot(self, cam: _Camera, shot: _Shot) -> bytes:
-        """The JPEG kept with a watchlist event: the shot's face, every other non-watchlist face obscured.
+    def _snapshot_job(self, cam: _Camera, shot: _Shot) -> Callable[[], bytes]:
+        """What makes the JPEG kept with a watchlist event: the shot's face, every other non-watchlist face
+        obscured. Who is kept is decided now; the JPEG is made on the publishing thread (:mod:`.publisher`).
 
         The crop gets a second look with the MMOD CNN detector (~0.1 s, a few times per visit): the
         video's detector (HOG) misses turned or partly hidden faces in many frames, and a stored picture
@@ -604,11 +611,15 @@ class VideoEngine:
         """
         crop, origin = _snapshot_crop(shot.frame.image, shot.box)
         if not self.redact_snapshots:
-            return encode_jpeg(crop, 88)
-        if self._snapshot_detector is None:
-            self._snapshot_detector = Engine(detector="cnn", detect_width=0)
+            return partial(encode_jpeg, crop, 88)
         keep = self._watched(cam, shot.face_tracks) | (shot.face_tracks == shot.track_id)
-        boxes = shot.faces - np.tile(origin, 2)
+        return partial(self._redacted_snapshot, crop, shot.faces - np.tile(origin, 2), keep)
+
+    def _redacted_snapshot(
+        self, crop: npt.NDArray[np.uint8], boxes: npt.NDArray[np.float32], keep: npt.NDArray[np.bool_]
+    ) -> bytes:
+        if self._snapshot_detector is None:  # only the publishing thread uses it
+            self._snapshot_detector = Engine(detector="cnn", detect_width=0)
         found = self._snapshot_detector.detect(crop).xyxy
         if len(found) and keep.any():
             found = found[box_iou(found, boxes[keep]).max(axis=1) <= 0.3]
@@ -633,7 +644,14 @@ class VideoEngine:
         all_boxes = np.concatenate([boxes, held])
         return blur_faces(frame.image, all_boxes, keep=np.concatenate([keep, np.zeros(len(held), bool)]))
 
-    def _emit(self, cam: _Camera, event: Event, snapshot: bytes | None = None) -> Event:
+    def _emit(
+        self,
+        cam: _Camera,
+        event: Event,
+        snapshot: Callable[[], bytes] | None = None,
+        *,
+        then: Callable[[], None] | None = None,
+    ) -> None:
         """Count an event in the camera's summary and publish it under its deterministic id.
 
         The id is a function of the camera's event namespace and what happened where on the source's
@@ -643,7 +661,7 @@ class VideoEngine:
         cam.summary.events[event.kind] += 1
         what = f"{event.kind}|{event.track_id}|{event.t_s:.3f}|{event.rule}|{event.person_id}|{event.direction}"
         event = replace(event, id=uuid.uuid5(cam.namespace, what).hex)
-        return self.bus.publish(event, snapshot)
+        self.publisher.publish(event, snapshot, then)  # in order, off the loop thread
 
     def _end_face_track(self, cam: _Camera, tid: int, frame: Frame) -> None:
         mem = cam.memory.pop(tid, None)
