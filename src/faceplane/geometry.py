@@ -13,6 +13,7 @@ __all__ = [
     "box_iou",
     "clip_boxes",
     "ltrb_inclusive_from_xyxy",
+    "nms",
     "xyxy_from_ltrb_inclusive",
 ]
 
@@ -57,3 +58,19 @@ def box_iou(a: npt.ArrayLike, b: npt.ArrayLike) -> _F32:
     area_b = np.clip(b_[:, 2:] - b_[:, :2], 0, None).prod(axis=1)
     union = area_a[:, None] + area_b[None, :] - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0).astype(np.float32)
+
+
+def nms(xyxy: npt.ArrayLike, score: npt.ArrayLike, max_iou: float) -> npt.NDArray[np.int64]:
+    """Greedy non-maximum suppression: the rows of ``xyxy`` (N, 4) to keep, best ``score`` (N,) first.
+
+    A box is dropped when its IoU with a kept, better-scoring box exceeds ``max_iou``; equal scores keep
+    their row order.
+    """
+    boxes = np.asarray(xyxy, dtype=np.float32).reshape(-1, 4)
+    order = np.argsort(-np.asarray(score, dtype=np.float32).reshape(-1), kind="stable")
+    keep: list[int] = []
+    while len(order):
+        best, order = order[0], order[1:]
+        keep.append(int(best))
+        order = order[box_iou(boxes[best : best + 1], boxes[order])[0] <= max_iou]
+    return np.asarray(keep, np.int64)

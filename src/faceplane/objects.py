@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import InvalidArgumentError
-from .geometry import box_iou
+from .geometry import nms
 
 __all__ = ["COCO_CLASSES", "DEFAULT_CLASSES", "OBJECT_MODELS", "ObjectDetector", "Objects"]
 
@@ -132,14 +132,11 @@ def suppress(objs: Objects, max_iou: float = _NMS_IOU, max_objects: int = _MAX_O
     Boxes of different classes never suppress each other (a person on a bicycle keeps both).
     """
     order = np.argsort(-objs.score, kind="stable")[: max_objects * 20]
-    keep: list[int] = []
+    per_class = []
     for cls in np.unique(objs.class_id[order]):
-        rows = order[objs.class_id[order] == cls]
-        while len(rows):
-            best, rows = rows[0], rows[1:]
-            keep.append(int(best))
-            rows = rows[box_iou(objs.xyxy[best : best + 1], objs.xyxy[rows])[0] <= max_iou]
-    kept = np.asarray(keep, np.int64)
+        rows = order[objs.class_id[order] == cls]  # best first already: nms keeps that order for equal scores
+        per_class.append(rows[nms(objs.xyxy[rows], objs.score[rows], max_iou)])
+    kept = np.concatenate([np.zeros(0, np.int64), *per_class])
     kept = kept[np.argsort(-objs.score[kept], kind="stable")][:max_objects]
     return objs[kept]
 

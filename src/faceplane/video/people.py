@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import InvalidArgumentError
-from ..geometry import box_iou, clip_boxes
+from ..geometry import clip_boxes, nms
 
 __all__ = ["ForegroundFilter", "PersonDetector"]
 
@@ -31,17 +31,6 @@ _METHODS = ("hog",)
 # the width and 0.10-0.14 of the height.
 _MARGIN_X = 0.2
 _MARGIN_Y = 0.12
-
-
-def _nms(xyxy: _F32, score: _F32, max_iou: float) -> npt.NDArray[np.int64]:
-    """Greedy non-maximum suppression: rows to keep, best score first."""
-    order = np.argsort(-score, kind="stable")
-    keep: list[int] = []
-    while len(order):
-        best, order = order[0], order[1:]
-        keep.append(int(best))
-        order = order[box_iou(xyxy[best : best + 1], xyxy[order])[0] <= max_iou]
-    return np.asarray(keep, np.int64)
 
 
 def _person_boxes(window_xyxy: _F32) -> _F32:
@@ -204,7 +193,7 @@ class PersonDetector:
         rects = np.asarray(found, np.float32).reshape(-1, 4) / self.upscale  # x, y, w, h
         score = np.asarray(weights, np.float32).reshape(-1)
         windows = np.concatenate([rects[:, :2], rects[:, :2] + rects[:, 2:]], axis=1)
-        keep = _nms(windows, score, self.nms_iou)
+        keep = nms(windows, score, self.nms_iou)
         xyxy, score = _person_boxes(windows[keep]), score[keep]
         if self._foreground is not None:
             moving = self._foreground(frame, xyxy)
