@@ -84,6 +84,7 @@ class CameraSources:
                 status=status,
                 detail={"source": redact_source(config.source), "reason": str(exc)},
             )
+            exc.audited = True
             raise
 
     def keep_refused(self, config: CameraConfig, who: Principal, error: Exception) -> None:

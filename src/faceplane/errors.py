@@ -36,7 +36,14 @@ __all__ = [
 
 
 class FaceplaneError(Exception):
-    """Root of every error faceplane raises on purpose."""
+    """Root of every error faceplane raises on purpose.
+
+    Attributes:
+        audited: set by a service that wrote this refusal to the audit log itself, with more detail than
+            the API's generic refusal row (which is then not written again).
+    """
+
+    audited: bool = False
 
 
 class ImageError(FaceplaneError):

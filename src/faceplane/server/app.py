@@ -121,7 +121,8 @@ def create_app(services: Services) -> FastAPI:
     @app.exception_handler(FaceplaneError)
     async def faceplane_error(request: Request, exc: FaceplaneError) -> JSONResponse:
         status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
-        audit_refusal(request, status, type(exc).__name__, str(exc))
+        if not exc.audited:  # a service that audited its refusal itself (camera.refused) said so
+            audit_refusal(request, status, type(exc).__name__, str(exc))
         return _problem(status, type(exc).__name__, str(exc))
 
     @app.exception_handler(StarletteHTTPException)  # also the router's 404 and 405, not only ours

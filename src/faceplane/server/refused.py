@@ -3,7 +3,8 @@
 Audited: every 401 and 403, and every 4xx answer to a change (POST, PUT, PATCH, DELETE): validation errors,
 policy refusals (e.g. a watchlist whose people lack a purpose), unknown ids, oversized uploads, rate limits.
 Not audited: other refused reads (a GET of a missing person), a failed console login (the login route audits
-it itself), and the console asking whether it is signed in (``GET /auth/me`` with no credential at all).
+it itself), the console asking whether it is signed in (``GET /auth/me`` with no credential at all), and
+errors a service audited itself (``FaceplaneError.audited``: ``camera.refused``).
 
 A row names the caller when the request carried a valid key or session (a 422 from a signed-in operator),
 the client IP, method and path (never the query string, headers, cookies or body: no key, password or
@@ -26,8 +27,6 @@ log = logging.getLogger(__name__)
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _SELF_AUDITED = ("/api/v1/auth/login",)  # routes that write their own audit row for their refusals
-# refusals that their service audits with more detail (camera.refused: the redacted source and the policy's reason)
-_SELF_AUDITED_ERRORS = (("/api/v1/cameras", "SourceRefusedError"), ("/api/v1/cameras", "PermissionDeniedError"))
 
 
 def _phrase(status: int) -> str:
@@ -37,10 +36,8 @@ def _phrase(status: int) -> str:
         return f"HTTP {status}"
 
 
-def _audited(request: Request, status: int, reason: str | None) -> bool:
+def _audited(request: Request, status: int) -> bool:
     if not 400 <= status < 500:
-        return False
-    if any(request.url.path.startswith(path) and reason == kind for path, kind in _SELF_AUDITED_ERRORS):
         return False
     if status == 401 and request.url.path in _SELF_AUDITED:
         return False
@@ -55,7 +52,7 @@ def audit_refusal(request: Request, status: int, reason: str | None, detail: str
 
     ``reason``: the error kind (e.g. ``InvalidArgumentError``); None: the status's phrase (``Forbidden``).
     """
-    if not _audited(request, status, reason):
+    if not _audited(request, status):
         return
     services = request.app.state.services
     ip = client_ip(request)
