@@ -360,6 +360,11 @@ class Settings(BaseSettings):
     )
     webhooks: list[WebhookConfig] = Field(default_factory=list, description="where events are POSTed")
     mqtt: MqttConfig | None = Field(None, description="publish events to this MQTT broker (home/NVR setups)")
+    liveness_mode: Literal["both", "challenge", "passive"] = Field(
+        "both",
+        description="what a liveness session must pass: challenges and the passive check (both, for face-pay "
+        "and doors), the challenges alone, or the passive check alone (kiosks; see the README for its limits)",
+    )
     liveness_challenges: int = Field(3, ge=1, le=5, description="challenges drawn for each liveness session")
     liveness_far: float = Field(
         1e-3, description="false-accept rate of the 1:1 verify-live decision (calibrated on LFW: 1e-1, 1e-2, 1e-3)"

@@ -502,7 +502,9 @@ class Services:
                 # the landmarks and cues are still measured on the full frame.
                 engine = Engine(landmarks=68, detect_width=LIVENESS_DETECT_WIDTH, **self._embedding_options())
                 engine.warm_up()  # the session's first frames set the resting pose: they must not wait for models
-                self._liveness = LivenessChecker(engine, redact=self.settings.redact_snapshots)
+                self._liveness = LivenessChecker(
+                    engine, mode=self.settings.liveness_mode, redact=self.settings.redact_snapshots
+                )
             return self._liveness
 
     def liveness_start(self, challenges: list[str] | None = None) -> tuple[LivenessStatus, str]:

@@ -12,8 +12,13 @@
 - :meth:`~LivenessChecker.take` hands a decided session over **once**: one live pass buys one
   payment or one door opening, never two.
 
-A session passes when every challenge was met in order **and** the passive score of its frames
-reaches the threshold.
+What a session needs to pass depends on its ``mode``:
+
+- ``"both"`` (default; face-pay and doors): every challenge met in order **and** the passive score
+  of its frames at or above the threshold;
+- ``"challenge"``: the challenges alone (the passive score is still measured and reported);
+- ``"passive"``: no challenges (:class:`~.silent.SilentSession`): the face is watched for about a
+  second and the passive score alone decides; for kiosks and video, with the limits the README states.
 
 Time. Challenge timing uses the capture time of each frame: the client's ``t_s`` when given (so
 that upload latency does not eat the user's time), else the server's clock. The client's timeline
@@ -41,8 +46,11 @@ from ..redact import blur_faces
 from ..verify import load_calibration
 from .challenge import IDENTITY_FAR, Cues, LivenessSession, measure_cues
 from .passive import PASSIVE_THRESHOLD, PassiveClip, PassiveResult
+from .silent import SilentSession
 
-__all__ = ["Evidence", "LiveCapture", "LivenessChecker", "LivenessStatus"]
+__all__ = ["MODES", "Evidence", "LiveCapture", "LivenessChecker", "LivenessStatus"]
+
+MODES = ("both", "challenge", "passive")
 
 _CLOCK_SLACK_S = 2.0  # how far a client's timeline may run ahead of the server's
 _MAX_FRAMES = 900  # per session: 30 s at 30 fps
@@ -107,7 +115,7 @@ class LiveCapture:
 @dataclass
 class _Session:
     id: str
-    active: LivenessSession
+    active: LivenessSession | SilentSession
     passive: PassiveClip
     started_s: float  # server clock
     frames: int = 0
@@ -127,6 +135,7 @@ class LivenessChecker:
 
     Args:
         engine: an :class:`~faceplane.Engine` with ``landmarks=68``.
+        mode: ``"both"``, ``"challenge"`` or ``"passive"`` (module docstring).
         passive_threshold: the passive score a session needs (documented in :mod:`.passive`).
         ttl_s: how long a session lives on the server's clock, decided or not.
         max_sessions: open sessions at most (the oldest expired ones are dropped first).
@@ -137,13 +146,15 @@ class LivenessChecker:
             embedding distance to the session's first face (default :data:`~.challenge.IDENTITY_FAR`).
 
     Raises:
-        InvalidArgumentError: an engine without 68 landmarks, or ``identity_far`` outside (0, 1].
+        InvalidArgumentError: an engine without 68 landmarks, an unknown mode, or ``identity_far``
+            outside (0, 1].
     """
 
     def __init__(
         self,
         engine: Engine,
         *,
+        mode: str = "both",
         passive_threshold: float = PASSIVE_THRESHOLD,
         ttl_s: float = 120.0,
         max_sessions: int = 1000,
@@ -153,6 +164,9 @@ class LivenessChecker:
     ) -> None:
         if engine.landmark_points != 68:
             raise InvalidArgumentError("liveness needs an Engine(landmarks=68)")
+        if mode not in MODES:
+            raise InvalidArgumentError(f"liveness mode must be one of {MODES}, got {mode!r}")
+        self.mode = mode
         self.engine = engine
         # embedding distances mean different things per embedder: the threshold is the engine's own
         self.same_person_distance = load_calibration(engine.calibration_key).threshold_at_far(identity_far)
@@ -168,12 +182,22 @@ class LivenessChecker:
     def start(self, *, challenges: list[str] | None = None, count: int = 3) -> LivenessStatus:
         """A new session with ``challenges`` (default: ``count`` drawn at random) and a fresh nonce.
 
+        In ``"passive"`` mode there are no challenges: ``count`` is ignored and fixed ``challenges``
+        are refused.
+
         Raises:
-            InvalidArgumentError: unknown challenges, a bad count, or too many open sessions.
+            InvalidArgumentError: unknown challenges, a bad count, challenges in passive mode, or too
+                many open sessions.
         """
-        active = LivenessSession(
-            challenges=list(challenges or []), count=count, same_person_distance=self.same_person_distance
-        )
+        active: LivenessSession | SilentSession
+        if self.mode == "passive":
+            if challenges:
+                raise InvalidArgumentError("liveness_mode is 'passive': this server asks no challenges")
+            active = SilentSession(same_person_distance=self.same_person_distance)
+        else:
+            active = LivenessSession(
+                challenges=list(challenges or []), count=count, same_person_distance=self.same_person_distance
+            )
         total_s = active.total_timeout_s
         if self.ttl_s < total_s:
             raise InvalidArgumentError(f"ttl_s ({self.ttl_s:g}) is shorter than a session ({total_s:g} s)")
@@ -352,7 +376,7 @@ class LivenessChecker:
             if passive is None:
                 passed = False
                 reasons.append("no face was seen")
-            elif not passive.live:
+            elif not passive.live and self.mode != "challenge":
                 passed = False
                 reasons.extend(passive.reasons or [f"passive score {passive.score:.2f} < {self.passive_threshold:g}"])
             if passed and session.best is None:

@@ -456,12 +456,12 @@ class LivenessSessionOut(BaseModel):
     session_id: str
     nonce: str | None = Field(None, description="send it with every frame (only in the answer that starts it)")
     challenges: list[str] = Field(description="the challenges, in the order asked")
-    current: str | None = Field(description="the challenge to show now (null once decided)")
+    current: str | None = Field(description="the challenge to show now (null once decided, and always in passive mode)")
     prompt: str | None = Field(description="what to tell the person now")
     ready: bool = Field(description="the resting pose is known (until then: 'look straight at the camera')")
     completed: list[str]
     decided: bool
-    passed: bool = Field(description="every challenge met and the passive check passed")
+    passed: bool = Field(description="liveness_mode was met: every challenge in order and/or the passive check")
     passive_score: float | None = Field(description="0..1, higher = more like a live person")
     reasons: list[str] = Field(description="why it failed, or what it waits for")
     frames: int
@@ -474,7 +474,7 @@ class LivenessSessionOut(BaseModel):
             nonce=nonce,
             challenges=s.challenges,
             current=s.current,
-            prompt=(PROMPTS[s.current] if s.ready else LOOK_AT_CAMERA) if s.current else None,
+            prompt=None if s.decided else (PROMPTS[s.current] if s.current and s.ready else LOOK_AT_CAMERA),
             ready=s.ready,
             completed=s.completed,
             decided=s.decided,
