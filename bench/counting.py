@@ -15,13 +15,19 @@ For PETS09-S2L1 (OpenCV's vtest.avi, 795 frames 768x576, 19 people) and TUD-Camp
 - the CNN object detector (``faceplane.objects.ObjectDetector``, person class) at each ``--cnn
   MODEL:SIZE``, with its own tracker settings (``CNN_TRACKER``: its scores are probabilities in
   [0, 1], HOG's are SVM margins), chosen by ``--tune`` on TUD-Campus alone and reported on PETS09
-  unchanged.
+  unchanged;
+- where the model has re-identification settings (``REID_SETTINGS``: colour descriptors of the boxes
+  let a track that lost its person take it back instead of a new id), the same tracker with them
+  ("+ reid"), every frame and at ~5 fps. They were chosen on TUD-Campus and the first half of
+  PETS09-S2L1, so ``--halves`` adds every CNN row's figures on each half of the clip: the second half
+  is the held-out one.
 
 Columns: detection precision/recall (IoU >= 0.5, after the foreground filter; for the CNN, of the
 boxes scoring >= the tracker's ``high_score``: weaker ones only extend tracks), MOTA and IDF1 of the
 reported tracks, id switches, the count (every confirmed id, and ids reported in >= K analysed frames)
-against the number of ground-truth ids, and milliseconds per analysed frame on one core (HOG + MOG2 +
-tracker; decoding excluded). Each detector runs once per frame; its rows reuse those detections.
+against the number of ground-truth ids (in the analysed frames), and milliseconds per analysed frame
+on one core (detector + MOG2 + tracker, and the colour descriptors for "+ reid"; decoding excluded).
+Each detector runs once per frame; its rows reuse those detections.
 Writes bench/out/counting.json.
 """
 
@@ -43,7 +49,8 @@ import numpy as np
 
 from _mot import Boxes, clear_mot, detection_pr, idf1, read_mot_gt
 from faceplane.errors import FaceplaneError
-from faceplane.video.object_tracks import TRACKER_SETTINGS
+from faceplane.video.appearance import DESCRIPTOR_SIZE, describe
+from faceplane.video.object_tracks import REID_SETTINGS, TRACKER_SETTINGS
 from faceplane.video.people import ForegroundFilter, PersonDetector
 from faceplane.video.tracker import Tracker
 
@@ -60,6 +67,7 @@ FOREGROUND = 0.2
 MIN_FRAMES = 5  # count rule: a person is an id reported in at least this many analysed frames
 # For the CNNs' [0, 1] person scores, per model: what the video engine uses (chosen with --tune on TUD-Campus).
 CNN_TRACKER: dict[str, dict[str, Any]] = {m: TRACKER_SETTINGS[m] for m in ("nanodet", "centernet")}
+CNN_REID = {m: REID_SETTINGS[m] for m in CNN_TRACKER}  # None: the model has none
 CNN_MIN_SCORE = 0.1  # what the detector keeps; the tracker's low_score stage uses 0.1..high_score
 TUNE_GRID: dict[str, tuple[Any, ...]] = {
     "high_score": (0.4, 0.5, 0.6, 0.7), "low_score": (0.1, 0.2, 0.3), "match_iou": (0.2, 0.3),
@@ -129,7 +137,12 @@ def _track(path: Path, det: Detections, step: int, tracker: Tracker, foreground:
         start = time.perf_counter()
         if keep_filter is not None:
             rows = rows[keep_filter(rgb, det.xyxy[rows])]
-        tracks = tracker.update(det.xyxy[rows], det.score[rows])
+        appearance = None
+        if tracker.reid is not None:  # as ObjectTracks: only the boxes that may start or take back a track
+            appearance = np.zeros((len(rows), DESCRIPTOR_SIZE), np.float32)
+            strong = det.score[rows] >= tracker.high_score
+            appearance[strong] = describe(rgb, det.xyxy[rows[strong]])
+        tracks = tracker.update(det.xyxy[rows], det.score[rows], appearance)
         seconds += time.perf_counter() - start
         kept[rows] = True
         for tid, box in zip(tracks.track_id.tolist(), tracks.xyxy, strict=True):
@@ -142,15 +155,26 @@ def _track(path: Path, det: Detections, step: int, tracker: Tracker, foreground:
 
 
 def _row(name: str, seq: str, gt: Boxes, det: Detections, step: int, fps: float, run: dict,
-         pr_min_score: float = -np.inf) -> dict:  # fmt: skip
-    """One table row; detection precision/recall count the boxes scoring >= ``pr_min_score``."""
+         pr_min_score: float = -np.inf, span: tuple[int, int] | None = None) -> dict:  # fmt: skip
+    """One table row; detection precision/recall count the boxes scoring >= ``pr_min_score``.
+
+    ``span``: only frames ``[first, stop)`` of the run (a half of the clip): the tracks are those of the
+    whole run, counted where seen in at least MIN_FRAMES analysed frames of the span.
+    """
+    first, stop = span or (0, det.n_frames)
     frames = np.arange(0, det.n_frames, step)
+    frames = frames[(frames >= first) & (frames < stop)]
+    if span is not None:
+        in_span = np.isin(run["hyp"].frame, frames)
+        ids, life = np.unique(run["hyp"].ident[in_span], return_counts=True)
+        run = run | {"hyp": run["hyp"].select(in_span), "life": dict(zip(ids.tolist(), life.tolist(), strict=True))}
+        name = f"{name}, frames {first}-{stop - 1}"
     gt_s = gt.select(np.isin(gt.frame, frames))
     det_boxes = Boxes(det.frame, np.zeros(len(det.frame), np.int64), det.xyxy, np.ones(len(det.frame), bool))
     used = run["kept"] & np.isin(det.frame, frames) & (det.score >= pr_min_score)
     precision, recall = detection_pr(gt_s, det_boxes.select(used))
     mot = clear_mot(gt_s, run["hyp"])
-    n_gt = len(np.unique(gt.ident))
+    n_gt = len(np.unique(gt_s.ident))
     count_k = sum(v >= MIN_FRAMES for v in run["life"].values())
     return {
         "sequence": seq, "method": name, "analysed_fps": fps / step, "frames": len(frames),
@@ -186,24 +210,30 @@ def _hog_rows(data: Path, seq: str) -> list[dict]:
     return rows
 
 
-def _cnn_rows(data: Path, seq: str, model: str, size: int) -> list[dict]:
-    """The CNN at one input size: every frame, at ~5 fps, and at ~5 fps with the MOG2 filter."""
+def _cnn_rows(data: Path, seq: str, model: str, size: int, halves: bool = False) -> list[dict]:
+    """The CNN at one input size: every frame, at ~5 fps, at ~5 fps with the MOG2 filter, and with re-id."""
     video, gt, fps = _clip(data, seq)
     det = _detect_all(video, _cnn(model, size))
     step5 = max(1, round(fps / 5))
     rows = []
-    settings = CNN_TRACKER[model]
-    for name, step, foreground in [("", 1, 0.0), ("", step5, 0.0), (" + MOG2", step5, FOREGROUND)]:
-        run = _track(video, det, step, Tracker(**settings), foreground)
-        rows.append(_row(f"CNN {model} {size}{name}", seq, gt, det, step, fps, run, settings["high_score"]))
+    settings, reid = CNN_TRACKER[model], CNN_REID[model]
+    configs = [("", 1, 0.0, None), ("", step5, 0.0, None), (" + MOG2", step5, FOREGROUND, None)]
+    if reid is not None:
+        configs += [(" + reid", 1, 0.0, reid), (" + reid", step5, 0.0, reid)]
+    half = det.n_frames // 2
+    spans = [None, (0, half), (half, det.n_frames)] if halves else [None]
+    for name, step, foreground, reid_ in configs:
+        run = _track(video, det, step, Tracker(**settings, reid=reid_), foreground)
+        for span in spans:
+            rows.append(_row(f"CNN {model} {size}{name}", seq, gt, det, step, fps, run, settings["high_score"], span))
     return rows
 
 
-def _sequence(data: Path, seq: str, cnn: list[tuple[str, int]]) -> list[dict]:
+def _sequence(data: Path, seq: str, cnn: list[tuple[str, int]], halves: bool = False) -> list[dict]:
     rows = _hog_rows(data, seq)
     for model, size in cnn:
         try:
-            rows += _cnn_rows(data, seq, model, size)
+            rows += _cnn_rows(data, seq, model, size, halves)
         except (ImportError, FaceplaneError) as exc:  # a model not installed: reported, HOG rows still shown
             print(f"skipped CNN {model} {size} on {seq}: {type(exc).__name__}: {exc}", file=sys.stderr)
     for r in rows:
@@ -255,15 +285,16 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="OpenCV threads (default 1: per-core timing)")
     parser.add_argument("--cnn", action="append", type=_model_size, help="MODEL:SIZE (nanodet:416, centernet:512)")
     parser.add_argument("--tune", choices=sorted(VIDEOS), help="print the CNN tracker-setting grid on this clip")
+    parser.add_argument("--halves", action="store_true", help="also each CNN row on each half of the clip")
     args = parser.parse_args()
     cv2.setNumThreads(args.threads)
     cnn = args.cnn or [("nanodet", 416), ("centernet", 512)]
     if args.tune:
         _print(_tune(args.data, args.tune, *cnn[0])[:15])
         return 0
-    rows = [r for seq in args.sequence or list(VIDEOS) for r in _sequence(args.data, seq, cnn)]
+    rows = [r for seq in args.sequence or list(VIDEOS) for r in _sequence(args.data, seq, cnn, args.halves)]
     print(f"HOG tracker {TRACKER}, MOG2 foreground >= {FOREGROUND}, count = ids reported in >= {MIN_FRAMES} frames")
-    print(f"CNN trackers {CNN_TRACKER}, detector min_score {CNN_MIN_SCORE}\n")
+    print(f"CNN trackers {CNN_TRACKER}, re-id {CNN_REID}, detector min_score {CNN_MIN_SCORE}\n")
     _print(rows)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "counting.json").write_text(json.dumps(rows, indent=2))

@@ -13,7 +13,11 @@ matched a detection in that frame. Its moving parts follow SORT (Bewley et al., 
 - new tracks start only from unmatched high-score detections, stay tentative (unreported, no id)
   until ``min_hits`` consecutive matches, and are dropped at their first miss;
 - a confirmed track that misses is *lost*: it is kept, predicted, and can be matched again for
-  ``max_age`` updates, then it ends and its id appears in :attr:`Tracker.ended`.
+  ``max_age`` updates, then it ends and its id appears in :attr:`Tracker.ended`;
+- optionally (``reid``, :mod:`~faceplane.video.appearance`), a confirmed track left unmatched (its
+  predicted box no longer overlaps its person, who was hidden or turned) takes back, by appearance and
+  within a plausible walk, a high-score detection left unmatched, before that detection could start a
+  new track: the same person keeps one id instead of two.
 
 Ids are given at confirmation, start at 1 and are never reused, so the number of confirmed tracks
 so far is the largest id. Several trackers of one camera (one per object class) may share an id
@@ -36,6 +40,7 @@ from scipy.optimize import linear_sum_assignment
 
 from ..errors import InvalidArgumentError
 from ..geometry import box_iou
+from .appearance import DESCRIPTOR_SIZE, Reid
 
 __all__ = ["Tracker", "Tracks"]
 
@@ -169,6 +174,18 @@ def _as_detections(xyxy: npt.ArrayLike, score: npt.ArrayLike) -> tuple[_F32, _F3
     return boxes, scores
 
 
+def _as_appearance(appearance: npt.ArrayLike | None, n: int) -> _F32 | None:
+    """Validate one update's descriptors: (N, DESCRIPTOR_SIZE) finite float32, or None."""
+    if appearance is None:
+        return None
+    feats = np.asarray(appearance, dtype=np.float32)
+    if feats.size == 0:
+        feats = feats.reshape(0, DESCRIPTOR_SIZE)
+    if feats.shape != (n, DESCRIPTOR_SIZE) or not np.isfinite(feats).all():
+        raise InvalidArgumentError(f"appearance must be finite with shape ({n}, {DESCRIPTOR_SIZE}), got {feats.shape}")
+    return feats
+
+
 class Tracker:
     """Multi-object tracker: one :meth:`update` per analysed frame with that frame's detections.
 
@@ -185,6 +202,8 @@ class Tracker:
         max_age: updates a confirmed track survives without a match; it ends on the next miss.
         ids: where confirmed tracks take their ids from (default: a counter of this tracker from 1);
             give several trackers the same iterator to keep their ids apart.
+        reid: re-identify lost tracks by appearance (None: off); :meth:`update` then takes each
+            detection's :func:`~faceplane.video.appearance.describe` row.
 
     Raises:
         InvalidArgumentError: (a ValueError) a bad value; the message names it.
@@ -206,6 +225,7 @@ class Tracker:
         min_hits: int = 2,
         max_age: int = 30,
         ids: Iterator[int] | None = None,
+        reid: Reid | None = None,
     ) -> None:
         if not (np.isfinite(high_score) and np.isfinite(low_score)) or low_score > high_score:
             raise InvalidArgumentError(
@@ -220,6 +240,7 @@ class Tracker:
         self.high_score, self.low_score, self.match_iou = float(high_score), float(low_score), float(match_iou)
         self.min_hits, self.max_age = min_hits, max_age
         self._ids = ids if ids is not None else itertools.count(1)
+        self.reid = reid
         self._ended: list[int] = []
         # One row per live track (tentative, tracked or lost).
         self._mean: _F64 = np.zeros((0, 8))  # (T, 8) Kalman state cx, cy, a, h and their velocities
@@ -228,6 +249,8 @@ class Tracker:
         self._hits: _I64 = np.zeros((0,), np.int64)  # (T,) matches so far
         self._misses: _I64 = np.zeros((0,), np.int64)  # (T,) consecutive updates without a match
         self._det: _I64 = np.zeros((0,), np.int64)  # (T,) detection row matched in the last update, -1 none
+        self._seen: _F32 = np.zeros((0, 4), np.float32)  # (T, 4) pixels, the box last matched
+        self._feat: _F32 = np.zeros((0, DESCRIPTOR_SIZE), np.float32)  # (T, D) appearance (zero: none/unknown)
 
     @property
     def ended(self) -> list[int]:
@@ -248,12 +271,15 @@ class Tracker:
         self._keep(np.zeros(len(self._id), bool))
         return list(self._ended)
 
-    def update(self, xyxy: npt.ArrayLike, score: npt.ArrayLike) -> Tracks:
+    def update(self, xyxy: npt.ArrayLike, score: npt.ArrayLike, appearance: npt.ArrayLike | None = None) -> Tracks:
         """Advance one frame and match its detections to the tracks.
 
         Args:
             xyxy: (N, 4) float pixels, this frame's detections; N may be 0 (shape ``(0, 4)``).
             score: (N,) float, their scores on the detector's own scale.
+            appearance: (N, D) float32 :func:`~faceplane.video.appearance.describe` rows, read only with
+                ``reid`` and only for detections scoring >= ``high_score`` (others may be zero rows);
+                None: no appearance this frame (no re-identification, descriptors not updated).
 
         Returns:
             The confirmed tracks matched in this frame, with the matched detection's box and row.
@@ -262,18 +288,19 @@ class Tracker:
             InvalidArgumentError: (a ValueError) wrong shapes or non-finite values.
         """
         boxes, scores = _as_detections(xyxy, score)
+        feats = _as_appearance(appearance, len(boxes)) if self.reid is not None else None
         self._predict()
-        self._correct(self._match(boxes, scores), boxes)
+        self._correct(*self._match(boxes, scores, feats), boxes, feats)
         self._ended = self._retire()
-        self._start(boxes, scores)
+        self._start(boxes, scores, feats)
         return self._report(boxes, scores)
 
     def _predict(self) -> None:
         self._mean[self._misses > 0, 7] = 0.0  # as ByteTrack: a lost box stops growing or shrinking
         self._mean, self._cov = _kalman_predict(self._mean, self._cov)
 
-    def _match(self, boxes: _F32, scores: _F32) -> _I64:
-        """(T,) int64: the detection row each track matched, -1 for none."""
+    def _match(self, boxes: _F32, scores: _F32, feats: _F32 | None) -> tuple[_I64, _I64]:
+        """(T,) int64: the detection row each track matched, -1 for none; the rows matched by appearance."""
         det_of = np.full(len(self._id), -1, np.int64)
         predicted = _xyxy_from_xyah(self._mean[:, :4])
         high = np.flatnonzero(scores >= self.high_score)
@@ -284,20 +311,34 @@ class Tracker:
         # 2. low-score detections only rescue tracks that were matched last frame
         still_tracked = confirmed[(det_of[confirmed] < 0) & (self._misses[confirmed] == 0)]
         self._assign(det_of, still_tracked, low, predicted, boxes)
+        revived = np.zeros(0, np.int64)
+        if self.reid is not None and feats is not None:
+            # 2b. by appearance: the high-score detections left over to the confirmed tracks still
+            # unmatched (lost, or just lost: their predicted box missed), before they start new tracks
+            lost = confirmed[det_of[confirmed] < 0]
+            free = high[~np.isin(high, det_of)]
+            pairs = self.reid.revive(self._feat[lost], self._seen[lost], self._misses[lost], feats[free], boxes[free])
+            revived = lost[pairs[:, 0]]
+            det_of[revived] = free[pairs[:, 1]]
         # 3. the high-score detections left over, to the tentative tracks
         self._assign(det_of, np.flatnonzero(self._id == 0), high[~np.isin(high, det_of)], predicted, boxes)
-        return det_of
+        return det_of, revived
 
     def _assign(self, det_of: _I64, tracks: _I64, dets: _I64, predicted: _F32, boxes: _F32) -> None:
         """Match rows ``tracks`` of ``predicted`` to rows ``dets`` of ``boxes``, writing into ``det_of``."""
         pairs = _associate(predicted[tracks], boxes[dets], self.match_iou)
         det_of[tracks[pairs[:, 0]]] = dets[pairs[:, 1]]
 
-    def _correct(self, det_of: _I64, boxes: _F32) -> None:
+    def _correct(self, det_of: _I64, revived: _I64, boxes: _F32, feats: _F32 | None) -> None:
         hit = det_of >= 0
         if hit.any():
             z = _xyah_from_xyxy(boxes[det_of[hit]])
             self._mean[hit], self._cov[hit] = _kalman_correct(self._mean[hit], self._cov[hit], z)
+            self._seen[hit] = boxes[det_of[hit]]
+        if len(revived):  # its prediction had lost the person: start its motion again from the detection
+            self._mean[revived], self._cov[revived] = _kalman_start(_xyah_from_xyxy(boxes[det_of[revived]]))
+        if self.reid is not None and feats is not None and hit.any():
+            self._feat[hit] = self.reid.blend(self._feat[hit], feats[det_of[hit]])
         self._hits[hit] += 1
         self._misses[hit] = 0
         self._misses[~hit] += 1
@@ -313,11 +354,14 @@ class Tracker:
             logger.debug("tracks ended: %s", ended)
         return ended
 
-    def _start(self, boxes: _F32, scores: _F32) -> None:
+    def _start(self, boxes: _F32, scores: _F32, feats: _F32 | None) -> None:
         """New tentative tracks from unmatched high-score detections; confirm tracks with enough hits."""
         new = np.flatnonzero(scores >= self.high_score)
         new = new[~np.isin(new, self._det)]
         mean, cov = _kalman_start(_xyah_from_xyxy(boxes[new]))
+        feat = feats[new] if feats is not None else np.zeros((len(new), DESCRIPTOR_SIZE), np.float32)
+        self._seen = np.concatenate([self._seen, boxes[new]])
+        self._feat = np.concatenate([self._feat, feat])
         self._mean = np.concatenate([self._mean, mean])
         self._cov = np.concatenate([self._cov, cov])
         self._id = np.concatenate([self._id, np.zeros(len(new), np.int64)])
@@ -337,3 +381,4 @@ class Tracker:
     def _keep(self, mask: npt.NDArray[np.bool_]) -> None:
         self._mean, self._cov, self._id = self._mean[mask], self._cov[mask], self._id[mask]
         self._hits, self._misses, self._det = self._hits[mask], self._misses[mask], self._det[mask]
+        self._seen, self._feat = self._seen[mask], self._feat[mask]
