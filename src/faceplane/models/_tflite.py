@@ -1,8 +1,9 @@
 """Convert a TensorFlow Lite flatbuffer to an ONNX model, once, at model-install time.
 
-Some pretrained models we use ship only as ``.tflite`` files (MobileFaceNet inside an npm package,
-MediaPipe's BlazeFace inside the mediapipe wheel). The product runs ONNX Runtime, so the model store
-converts each file once with :func:`tflite_to_onnx` and keeps the ``.onnx`` next to it.
+Some pretrained models we use ship only as ``.tflite`` files (MobileFaceNet and the FaceAntiSpoofing
+Deep Tree Network inside an npm package, MediaPipe's BlazeFace inside the mediapipe wheel). The product
+runs ONNX Runtime, so the model store converts each file once with :func:`tflite_to_onnx` and keeps the
+``.onnx`` next to it.
 
 What the converter does, and why:
 
@@ -30,11 +31,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import onnx
 from onnx import helper, numpy_helper
 
 from ..errors import InvalidArgumentError, ModelError
+from ._tflite_sparse import _densify as _densify  # re-exported: the tests check the densifier from here
+from ._tflite_sparse import _DimMeta as _DimMeta
+from ._tflite_sparse import _read_sparse
 
 __all__ = ["tflite_to_onnx"]
 
@@ -49,6 +52,7 @@ _NUMPY_TYPES: dict[int, type[np.generic]] = {
     1: np.float16,
     2: np.int32,
     3: np.uint8,
+    6: np.bool_,
     4: np.int64,
     7: np.int16,
     9: np.int8,
@@ -60,129 +64,8 @@ _NUMPY_TYPES: dict[int, type[np.generic]] = {
 # writes them.
 _ACTIVATIONS: dict[int, tuple[float, float]] = {1: (0.0, math.inf), 2: (-1.0, 1.0), 3: (0.0, 6.0)}
 _UNARY = {"RELU": "Relu", "ABS": "Abs", "TANH": "Tanh", "LOGISTIC": "Sigmoid"}
-_BINARY = {"ADD": "Add", "SUB": "Sub", "MUL": "Mul", "DIV": "Div"}
+_BINARY = {"ADD": "Add", "SUB": "Sub", "MUL": "Mul", "DIV": "Div", "GREATER_EQUAL": "GreaterOrEqual", "LESS": "Less"}
 _CLIPS = {"RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
-
-# ---------------------------------------------------------------------------------------------
-# Sparse constants: TFLite's SparsityParameters, densified in numpy.
-
-
-@dataclass(frozen=True)
-class _DimMeta:
-    """One level of a TFLite sparse tensor, in traversal order.
-
-    A DENSE level has ``dense_size`` entries under each parent. A SPARSE_CSR level lists, for parent
-    ``p``, the entries ``indices[segments[p]:segments[p + 1]]`` (``segments`` and ``indices`` int64).
-    """
-
-    dense_size: int
-    segments: npt.NDArray[np.int64] | None = None
-    indices: npt.NDArray[np.int64] | None = None
-
-
-def _densify(
-    values: np.ndarray,
-    shape: Sequence[int],
-    traversal_order: Sequence[int],
-    block_map: Sequence[int],
-    dims: Sequence[_DimMeta],
-) -> np.ndarray:
-    """Dense array of ``shape`` from the stored ``values`` of a TFLite sparse tensor.
-
-    Follows TFLite's ``FormatConverter``: walk the levels in traversal order (the first ``len(shape)``
-    are the tensor's dimensions, possibly permuted, the rest are dimensions inside a block), collect
-    one coordinate per stored value, then fold block coordinates into the dimensions ``block_map``
-    names. Missing entries are zero.
-
-    Raises:
-        ModelError: the metadata does not describe ``len(values)`` entries inside ``shape``.
-    """
-    rank, order = len(shape), list(traversal_order)
-    permutations = sorted(order[:rank]) == list(range(rank)) and sorted(order[rank:]) == list(range(rank, len(dims)))
-    if len(order) != len(dims) or len(dims) != rank + len(block_map) or not permutations:
-        raise ModelError(f"sparse tensor: traversal_order {order} for rank {rank} and {len(block_map)} blocks")
-    if any(not 0 <= axis < rank for axis in block_map):
-        raise ModelError(f"sparse tensor: block_map {list(block_map)} names an axis outside rank {rank}")
-    parents = np.zeros(1, np.int64)
-    columns: list[np.ndarray] = []
-    for dim in dims:
-        parents, column, owner = _expand_level(parents, dim)
-        columns = [c[owner] for c in columns] + [column]
-    if len(parents) != values.size:
-        raise ModelError(f"sparse tensor: metadata lists {len(parents)} entries, buffer holds {values.size}")
-    coords = _fold_blocks(columns, rank, order, block_map, dims)
-    dense = np.zeros(tuple(shape), values.dtype)
-    if any(bool((c < 0).any() or (c >= n).any()) for c, n in zip(coords, shape, strict=True)):
-        raise ModelError(f"sparse tensor: an index lies outside the shape {tuple(shape)}")
-    dense[tuple(coords)] = values.reshape(-1)
-    return dense
-
-
-def _expand_level(parents: np.ndarray, dim: _DimMeta) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Children of every parent position at one level: (their positions, coordinates, parent rows)."""
-    if dim.segments is None or dim.indices is None:
-        size = dim.dense_size
-        column = np.tile(np.arange(size, dtype=np.int64), len(parents))
-        owner = np.repeat(np.arange(len(parents)), size)
-        return parents[owner] * size + column, column, owner
-    segments, indices = dim.segments, dim.indices
-    if parents.size and (parents.max() + 1 >= len(segments) or segments[-1] > len(indices) or segments[0] < 0):
-        raise ModelError("sparse tensor: array_segments do not match array_indices")
-    starts, counts = segments[parents], segments[parents + 1] - segments[parents]
-    if (counts < 0).any():
-        raise ModelError("sparse tensor: array_segments decrease")
-    offsets = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    positions = np.repeat(starts, counts) + offsets
-    return positions, indices[positions], np.repeat(np.arange(len(parents)), counts)
-
-
-def _fold_blocks(
-    columns: list[np.ndarray],
-    rank: int,
-    traversal_order: Sequence[int],
-    block_map: Sequence[int],
-    dims: Sequence[_DimMeta],
-) -> list[np.ndarray]:
-    """Coordinates per tensor dimension from per-level coordinates (block levels folded in)."""
-    coords: list[np.ndarray] = [np.zeros(0, np.int64)] * rank
-    for level in range(rank):
-        coords[traversal_order[level]] = columns[level]
-    for level in range(rank, len(dims)):
-        block = traversal_order[level] - rank
-        size_level = list(traversal_order).index(rank + block)
-        axis = block_map[block]
-        coords[axis] = coords[axis] * dims[size_level].dense_size + columns[level]
-    return coords
-
-
-def _index_vector(table: Any, kind: int) -> npt.NDArray[np.int64]:
-    """The values of a tflite ``SparseIndexVector`` union (Int32/Uint16/Uint8Vector)."""
-    import tflite
-
-    classes = {1: tflite.Int32Vector, 2: tflite.Uint16Vector, 3: tflite.Uint8Vector}
-    if kind not in classes or table is None:
-        raise ModelError(f"sparse tensor: unsupported index vector type {kind}")
-    vector = classes[kind]()
-    vector.Init(table.Bytes, table.Pos)
-    return np.asarray(vector.ValuesAsNumpy(), np.int64).reshape(-1)
-
-
-def _read_sparse(values: np.ndarray, shape: Sequence[int], sparsity: Any) -> np.ndarray:
-    """Densify a constant stored with flatbuffer ``SparsityParameters``."""
-    dims = []
-    for level in range(sparsity.DimMetadataLength()):
-        meta = sparsity.DimMetadata(level)
-        if meta.Format() == 0:
-            dims.append(_DimMeta(int(meta.DenseSize())))
-        else:
-            segments = _index_vector(meta.ArraySegments(), meta.ArraySegmentsType())
-            indices = _index_vector(meta.ArrayIndices(), meta.ArrayIndicesType())
-            dims.append(_DimMeta(0, segments, indices))
-    blocks = [int(v) for v in (sparsity.BlockMapAsNumpy() if sparsity.BlockMapLength() else [])]
-    order = [int(v) for v in sparsity.TraversalOrderAsNumpy()] if sparsity.TraversalOrderLength() else []
-    order = order or list(range(len(dims)))  # the schema requires it; absent means the natural order
-    return _densify(values, shape, order, blocks, dims)
-
 
 # ---------------------------------------------------------------------------------------------
 # The graph being built.
@@ -317,14 +200,14 @@ def _conv_pads(builder: _Builder, op: _Op, kernel: Sequence[int]) -> list[int]:
     """Explicit ONNX pads [top, left, bottom, right] for TFLite's SAME or VALID padding.
 
     SAME pads like TensorFlow: the total ``max((out - 1) * stride + dilated_kernel - in, 0)`` is split
-    with the odd pixel at the bottom/right.
+    with the odd pixel at the bottom/right. Convolutions and pools (no dilation) share it.
     """
     opts = op.options
     if opts.Padding() == 1:  # VALID
         return [0, 0, 0, 0]
     sizes = builder.shape(op.inputs[0])[1:3]
     strides = (opts.StrideH(), opts.StrideW())
-    dilations = (opts.DilationHFactor(), opts.DilationWFactor())
+    dilations = (opts.DilationHFactor(), opts.DilationWFactor()) if hasattr(opts, "DilationHFactor") else (1, 1)
     totals = [
         max((math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0)
         for n, s, k, d in zip(sizes, strides, kernel, dilations, strict=True)
@@ -447,6 +330,103 @@ def _reshape(builder: _Builder, op: _Op) -> None:
     builder.bind(op.outputs[0], output, nchw=len(target) == 4)
 
 
+def _pool(builder: _Builder, op: _Op) -> None:
+    """MAX_POOL_2D / AVERAGE_POOL_2D; TFLite's average leaves SAME padding out of the count, as ONNX's
+    ``count_include_pad=0`` does, and its max never picks a padded cell."""
+    opts = _require_options(op)
+    kernel = [opts.FilterHeight(), opts.FilterWidth()]
+    attributes: dict[str, Any] = {"kernel_shape": kernel, "strides": [opts.StrideH(), opts.StrideW()]}
+    attributes["pads"] = _conv_pads(builder, op, kernel)
+    if op.name == "AVERAGE_POOL_2D":
+        attributes["count_include_pad"] = 0
+    kind = "MaxPool" if op.name == "MAX_POOL_2D" else "AveragePool"
+    output = builder.node(kind, [builder.value(op.inputs[0], nchw=True)], **attributes)
+    builder.bind(op.outputs[0], output, nchw=True, activation=opts.FusedActivationFunction())
+
+
+def _leaky_relu(builder: _Builder, op: _Op) -> None:
+    alpha = float(op.options.Alpha()) if op.options is not None else 0.0  # the schema's default
+    nchw = op.inputs[0] in builder.nchw
+    output = builder.node("LeakyRelu", [builder.value(op.inputs[0], nchw=nchw)], alpha=alpha)
+    builder.bind(op.outputs[0], output, nchw=nchw)
+
+
+def _cast(builder: _Builder, op: _Op) -> None:
+    """CAST to the output tensor's type (the comparisons' booleans to float32 in DTN's routing)."""
+    dtype = np.dtype(_numpy_type(builder.graph.Tensors(op.outputs[0]).Type(), builder.name(op.outputs[0])))
+    nchw = op.inputs[0] in builder.nchw
+    output = builder.node("Cast", [builder.value(op.inputs[0], nchw=nchw)], to=helper.np_dtype_to_tensor_dtype(dtype))
+    builder.bind(op.outputs[0], output, nchw=nchw)
+
+
+def _fully_connected(builder: _Builder, op: _Op) -> None:
+    """``input`` flattened to [-1, K] (TFLite's rule, whatever its rank) times ``weights`` [units, K]^T + bias."""
+    opts = op.options
+    if opts is not None and (opts.WeightsFormat() != 0 or opts.KeepNumDims()):
+        raise ModelError("FULLY_CONNECTED: shuffled weights or keep_num_dims are not supported")
+    weights = builder.require_constant(op.inputs[1], op).astype(np.float32)
+    if weights.ndim != 2:
+        raise ModelError(f"FULLY_CONNECTED: weights of shape {weights.shape}")
+    source = builder.value(op.inputs[0], nchw=False)
+    shape = builder.shape(op.inputs[0])
+    if len(shape) != 2 or shape[1] != weights.shape[1]:
+        flat = builder.initializer(np.array([-1, weights.shape[1]], np.int64), "shape")
+        source = builder.node("Reshape", [source, flat])
+    inputs = [source, builder.initializer(weights, "weight")]
+    if len(op.inputs) > 2 and op.inputs[2] >= 0:
+        inputs.append(builder.initializer(builder.require_constant(op.inputs[2], op).astype(np.float32), "bias"))
+    builder.bind(op.outputs[0], builder.node("Gemm", inputs, transB=1), nchw=False, activation=_activation(op))
+
+
+def _strided_slice(builder: _Builder, op: _Op) -> None:
+    """STRIDED_SLICE with constant begin/end/strides and begin/end/shrink masks, in TFLite's layout.
+
+    The batch axis must be taken whole (it is dynamic in the ONNX model).
+    """
+    begin, end, strides = (builder.require_constant(i, op).astype(np.int64).reshape(-1) for i in op.inputs[1:4])
+    opts = op.options
+    masks = [opts.BeginMask(), opts.EndMask(), opts.ShrinkAxisMask()] if opts is not None else [0, 0, 0]
+    if opts is not None and (opts.EllipsisMask() or opts.NewAxisMask() or getattr(opts, "Offset", lambda: False)()):
+        raise ModelError("STRIDED_SLICE: ellipsis, new-axis masks and offset slices are not supported")
+    big = np.iinfo(np.int64).max
+    starts, ends = begin.copy(), end.copy()
+    for axis, step in enumerate(strides):
+        if masks[0] >> axis & 1:
+            starts[axis] = 0 if step > 0 else big
+        if masks[1] >> axis & 1:
+            ends[axis] = big if step > 0 else -big
+        if masks[2] >> axis & 1:
+            ends[axis] = starts[axis] + 1 if starts[axis] != -1 else big
+    if masks[2] & 1 or strides[0] != 1 or starts[0] != 0 or ends[0] != big:
+        raise ModelError("STRIDED_SLICE over the batch axis is not supported (the batch is dynamic)")
+    inputs = [builder.value(op.inputs[0], nchw=False), *(builder.initializer(v) for v in (starts, ends))]
+    inputs += [builder.initializer(np.arange(len(strides), dtype=np.int64)), builder.initializer(strides)]
+    output = builder.node("Slice", inputs)
+    shrink = [axis for axis in range(len(strides)) if masks[2] >> axis & 1]
+    if shrink:
+        output = builder.node("Squeeze", [output, builder.initializer(np.array(shrink, np.int64), "axes")])
+    builder.bind(op.outputs[0], output, nchw=False)
+
+
+def _concatenation(builder: _Builder, op: _Op) -> None:
+    axis = int(op.options.Axis()) if op.options is not None else 0
+    rank = len(builder.shape(op.outputs[0]))
+    axis = axis + rank if axis < 0 else axis
+    nchw = rank == 4 and any(i in builder.nchw for i in op.inputs)
+    if nchw:
+        axis = _TO_NCHW.index(axis)
+    if any(builder.constant(i) is not None for i in op.inputs):  # its fixed batch would not follow the input's
+        raise ModelError("CONCATENATION of a constant is not supported (the batch is dynamic)")
+    inputs = [builder.value(i, nchw=nchw) for i in op.inputs]
+    builder.bind(op.outputs[0], builder.node("Concat", inputs, axis=axis), nchw=nchw, activation=_activation(op))
+
+
+def _require_options(op: _Op) -> Any:
+    if op.options is None:
+        raise ModelError(f"{op.name}: the operator has no options table")
+    return op.options
+
+
 _Handler = Callable[[_Builder, _Op], None]
 _HANDLERS: dict[str, _Handler] = {
     "CONV_2D": _conv_2d,
@@ -458,6 +438,13 @@ _HANDLERS: dict[str, _Handler] = {
     "RESIZE_BILINEAR": _resize_bilinear,
     "DEPTH_TO_SPACE": _depth_to_space,
     "RESHAPE": _reshape,
+    "MAX_POOL_2D": _pool,
+    "AVERAGE_POOL_2D": _pool,
+    "LEAKY_RELU": _leaky_relu,
+    "CAST": _cast,
+    "FULLY_CONNECTED": _fully_connected,
+    "STRIDED_SLICE": _strided_slice,
+    "CONCATENATION": _concatenation,
 }
 
 
@@ -473,6 +460,12 @@ def _options_classes() -> dict[str, Any]:
         "DIV": tflite.DivOptions,
         "RESIZE_BILINEAR": tflite.ResizeBilinearOptions,
         "DEPTH_TO_SPACE": tflite.DepthToSpaceOptions,
+        "MAX_POOL_2D": tflite.Pool2DOptions,
+        "AVERAGE_POOL_2D": tflite.Pool2DOptions,
+        "LEAKY_RELU": tflite.LeakyReluOptions,
+        "FULLY_CONNECTED": tflite.FullyConnectedOptions,
+        "STRIDED_SLICE": tflite.StridedSliceOptions,
+        "CONCATENATION": tflite.ConcatenationOptions,
     }
 
 

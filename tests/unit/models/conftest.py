@@ -15,7 +15,11 @@ from faceplane.errors import ModelError
 from faceplane.models import store
 
 #: tflite file name -> the model store's name for it
-_STORE_NAMES = {"MobileFaceNet.tflite": "mobilefacenet", "face_detection_full_range_sparse.tflite": "blazeface"}
+_STORE_NAMES = {
+    "MobileFaceNet.tflite": "mobilefacenet",
+    "face_detection_full_range_sparse.tflite": "blazeface",
+    "FaceAntiSpoofing.tflite": "faceantispoofing",
+}
 
 
 def _installed(name: str) -> Path:

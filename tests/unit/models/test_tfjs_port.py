@@ -187,3 +187,30 @@ def test_weights_dequantize_and_must_match_the_manifest() -> None:
         read_weights(manifest, data[:-1])
     with pytest.raises(ModelError, match="lists"):
         read_weights(manifest, data + b"\x00")
+
+
+def test_fused_matmul_and_softmax_convert_exactly() -> None:
+    """_FusedMatMul (BiasAdd + Relu, transpose_b) then Softmax, as TF defines them, at any batch."""
+    import base64
+
+    rng = np.random.default_rng(4)
+    w, b = rng.uniform(-1, 1, (3, 4)).astype(np.float32), rng.uniform(-1, 1, 3).astype(np.float32)
+    text = {"list": {"s": [base64.b64encode(op.encode()).decode() for op in ("BiasAdd", "Relu")]}}
+    nodes = [
+        {"name": "x", "op": "Placeholder",
+         "attr": {"dtype": {"type": "DT_FLOAT"}, "shape": {"shape": {"dim": [{"size": "-1"}, {"size": "4"}]}}}},
+        {"name": "w", "op": "Const", "attr": {"dtype": {"type": "DT_FLOAT"}}},
+        {"name": "b", "op": "Const", "attr": {"dtype": {"type": "DT_FLOAT"}}},
+        {"name": "mm", "op": "_FusedMatMul", "input": ["x", "w", "b"],
+         "attr": {"fused_ops": text, "num_args": {"i": "1"}, "transpose_b": {"b": True}}},
+        {"name": "y", "op": "Softmax", "input": ["mm"]},
+    ]  # fmt: skip
+    manifest = [{"paths": ["m.bin"], "weights": [{"name": "w", "shape": [3, 4], "dtype": "float32"},
+                                                  {"name": "b", "shape": [3], "dtype": "float32"}]}]  # fmt: skip
+    doc = {"format": "graph-model", "modelTopology": {"node": nodes}, "weightsManifest": manifest}
+    model = tfjs_to_onnx(json.dumps(doc).encode(), [w.tobytes() + b.tobytes()], outputs=["y"])
+    x = rng.uniform(-1, 1, (5, 4)).astype(np.float32)
+    (y,) = _session(model.SerializeToString()).run(None, {"x": x})
+    logits = np.maximum(x @ w.T + b, 0)
+    expected = np.exp(logits - logits.max(1, keepdims=True))
+    np.testing.assert_allclose(y, expected / expected.sum(1, keepdims=True), rtol=1e-6)

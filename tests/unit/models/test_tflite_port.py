@@ -263,6 +263,94 @@ def test_elementwise_and_shape_ops_match_litert(
     assert _compare_tiny(_tiny_model(op, options, tensors), tmp_path) < TINY_TOLERANCE
 
 
+def _pool_options(padding: str, size: int, stride: int) -> _Options:
+    fields = {"Padding": 0 if padding == "SAME" else 1, "StrideH": stride, "StrideW": stride}
+    return ("Pool2DOptions", {**fields, "FilterHeight": size, "FilterWidth": size, "FusedActivationFunction": 0})
+
+
+_SLICE = ("StridedSliceOptions", {"BeginMask": 1, "EndMask": 1})
+_SHRINK = ("StridedSliceOptions", {"BeginMask": 0b0111, "EndMask": 0b0111, "ShrinkAxisMask": 0b1000})
+_I32 = np.int32
+
+
+_DENSE_CASES = [
+    # SAME on odd sizes: TFLite's average leaves the padded cells out of the count (count_include_pad=0)
+    ("AVERAGE_POOL_2D", [(1, 7, 9, 3), (1, 4, 5, 3)], _pool_options("SAME", 3, 2)),
+    ("MAX_POOL_2D", [(1, 7, 9, 3), (1, 4, 5, 3)], _pool_options("SAME", 3, 2)),
+    ("MAX_POOL_2D", [(1, 8, 8, 3), (1, 4, 4, 3)], _pool_options("VALID", 2, 2)),
+    ("LEAKY_RELU", [(1, 4, 5, 3), (1, 4, 5, 3)], ("LeakyReluOptions", {"Alpha": 0.2})),
+    # a 4-D input is flattened to [-1, K] in TFLite's (NHWC) order, whatever the batch
+    (
+        "FULLY_CONNECTED",
+        [(1, 2, 3, 4), _RNG.uniform(-1, 1, (5, 24)).astype(np.float32), _RNG.uniform(-1, 1, 5).astype(np.float32),
+         (1, 5)],
+        ("FullyConnectedOptions", {"FusedActivationFunction": 1}),
+    ),
+    ("FULLY_CONNECTED", [(1, 6), _RNG.uniform(-1, 1, (4, 6)).astype(np.float32), (1, 4)], None),
+    (
+        "STRIDED_SLICE",
+        [(1, 4, 5, 3), np.array([0, 1, 0, 0], _I32), np.array([0, 4, 5, 2], _I32), np.array([1, 2, 1, 1], _I32),
+         (1, 2, 5, 2)],
+        _SLICE,
+    ),
+    (
+        "STRIDED_SLICE",
+        [(1, 4, 5, 3), np.array([0, 0, 0, 1], _I32), np.array([0, 0, 0, 2], _I32), np.array([1, 1, 1, 1], _I32),
+         (1, 4, 5)],
+        _SHRINK,
+    ),
+]  # fmt: skip
+_DENSE_IDS = ["avgpool-same", "maxpool-same", "maxpool-valid", "leaky-relu", "fc-4d-relu", "fc-2d-no-bias",
+              "slice-masks", "slice-shrink"]  # fmt: skip
+
+
+@pytest.mark.parametrize(("op", "tensors", "options"), _DENSE_CASES, ids=_DENSE_IDS)
+def test_pooling_dense_and_slicing_ops_match_litert(
+    tmp_path: Path, op: str, tensors: list, options: _Options | None
+) -> None:
+    assert _compare_tiny(_tiny_model(op, options, tensors), tmp_path) < TINY_TOLERANCE
+
+
+@pytest.mark.parametrize(
+    ("shapes", "axis"), [([(1, 4, 5, 3), (1, 4, 5, 2)], 3), ([(1, 4, 5, 3), (1, 4, 5, 3)], 1), ([(1, 6), (1, 2)], -1)]
+)
+def test_concatenation_matches_litert(tmp_path: Path, shapes: list[tuple[int, ...]], axis: int) -> None:
+    """Two graph inputs (4-D ones run in NCHW inside: the axis moves), batch 3 in ONNX, 1 at a time in LiteRT."""
+    out = list(shapes[0])
+    out[axis] = sum(s[axis] for s in shapes)
+    data = _tiny_model("CONCATENATION", ("ConcatenationOptions", {"Axis": axis}), [*shapes, tuple(out)])
+    path = tmp_path / "concat.tflite"
+    path.write_bytes(data)
+    session = _session(tflite_to_onnx(data))
+    rng = np.random.default_rng(11)
+    xs = [rng.uniform(-1, 1, (3, *s[1:])).astype(np.float32) for s in shapes]
+    (actual,) = session.run(None, {i.name: x for i, x in zip(session.get_inputs(), xs, strict=True)})
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path), num_threads=1)
+    interpreter.allocate_tensors()
+    for k in range(3):
+        for detail, x in zip(interpreter.get_input_details(), xs, strict=True):
+            interpreter.set_tensor(detail["index"], x[k : k + 1])
+        interpreter.invoke()
+        expected = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+        np.testing.assert_array_equal(actual[k : k + 1], expected)
+
+
+def test_concatenation_of_a_constant_is_a_model_error() -> None:
+    tensors = [(1, 2), np.ones((1, 2), np.float32), (1, 4)]
+    data = _tiny_model("CONCATENATION", ("ConcatenationOptions", {"Axis": 1}), tensors)
+    with pytest.raises(ModelError, match="constant"):
+        tflite_to_onnx(data)
+
+
+def test_strided_slice_of_the_batch_is_a_model_error() -> None:
+    starts, ends, steps = np.array([0, 0], _I32), np.array([1, 3], _I32), np.array([1, 1], _I32)
+    data = _tiny_model("STRIDED_SLICE", ("StridedSliceOptions", {"EndMask": 2}), [(2, 3), starts, ends, steps, (1, 3)])
+    with pytest.raises(ModelError, match="batch"):
+        tflite_to_onnx(data)
+
+
 def test_unknown_operator_is_a_model_error_naming_it() -> None:
     with pytest.raises(ModelError, match="FLOOR"):
         tflite_to_onnx(_tiny_model("FLOOR", None, [(1, 2, 2, 1), (1, 2, 2, 1)]))
