@@ -6,8 +6,8 @@
 - :meth:`~LivenessChecker.feed_image` and :meth:`~LivenessChecker.feed_clip` analyse frames: the
   68 landmarks give the challenge cues, the embedding of near-frontal frames keeps the person the
   same throughout (within the engine's calibrated 1:1 threshold at ``identity_far``) and becomes the
-  identity that verify-live compares, and every frame feeds the passive presentation-attack cues
-  (:mod:`faceplane.liveness.passive`);
+  identity that verify-live compares, and every frame feeds the passive presentation-attack check
+  (:mod:`faceplane.liveness.pad`: the hand-made cues, the device frame and the learned models, fused);
 - :meth:`~LivenessChecker.status` tells where a session stands;
 - :meth:`~LivenessChecker.take` hands a decided session over **once**: one live pass buys one
   payment or one door opening, never two.
@@ -45,7 +45,7 @@ from ..pipeline import Engine
 from ..redact import blur_faces
 from ..verify import load_calibration
 from .challenge import IDENTITY_FAR, Cues, LivenessSession, measure_cues
-from .passive import PASSIVE_THRESHOLD, PassiveClip, PassiveResult
+from .pad import PadClip, PadResult, PresentationAttackDetector
 from .silent import SilentSession
 
 __all__ = ["MODES", "Evidence", "LiveCapture", "LivenessChecker", "LivenessStatus"]
@@ -116,14 +116,14 @@ class LiveCapture:
 class _Session:
     id: str
     active: LivenessSession | SilentSession
-    passive: PassiveClip
+    passive: PadClip | None  # made at the first face (the detector's models load then)
     started_s: float  # server clock
     frames: int = 0
     faces: int = 0
     first_t: float | None = None
     last_t: float = -1.0
-    passive_now: PassiveResult | None = None
-    passive_final: PassiveResult | None = None
+    passive_now: PadResult | None = None
+    passive_final: PadResult | None = None
     best: tuple[float, npt.NDArray[np.float32]] | None = None  # (|yaw| + |pitch|, embedding)
     evidence: dict[str, Evidence] = field(default_factory=dict)
     taken: bool = False
@@ -136,7 +136,8 @@ class LivenessChecker:
     Args:
         engine: an :class:`~faceplane.Engine` with ``landmarks=68``.
         mode: ``"both"``, ``"challenge"`` or ``"passive"`` (module docstring).
-        passive_threshold: the passive score a session needs (documented in :mod:`.passive`).
+        pad: the passive check (default: :class:`~.pad.PresentationAttackDetector` with the shipped
+            fusion and the installed models, made at the first face).
         ttl_s: how long a session lives on the server's clock, decided or not.
         max_sessions: open sessions at most (the oldest expired ones are dropped first).
         redact: blur every face but the subject's in the evidence frames (bystanders are not kept).
@@ -155,7 +156,7 @@ class LivenessChecker:
         engine: Engine,
         *,
         mode: str = "both",
-        passive_threshold: float = PASSIVE_THRESHOLD,
+        pad: PresentationAttackDetector | None = None,
         ttl_s: float = 120.0,
         max_sessions: int = 1000,
         redact: bool = True,
@@ -170,13 +171,20 @@ class LivenessChecker:
         self.engine = engine
         # embedding distances mean different things per embedder: the threshold is the engine's own
         self.same_person_distance = load_calibration(engine.calibration_key).threshold_at_far(identity_far)
-        self.passive_threshold = passive_threshold
+        self._pad = pad
         self.ttl_s = ttl_s
         self.max_sessions = max_sessions
         self.redact = redact
         self.clock = clock
         self._sessions: dict[str, _Session] = {}
         self._lock = threading.Lock()
+
+    def pad(self) -> PresentationAttackDetector:
+        """The passive check (made on first use: it loads the learned models)."""
+        with self._lock:
+            if self._pad is None:
+                self._pad = PresentationAttackDetector()
+            return self._pad
 
     # -- sessions -------------------------------------------------------------------------------
     def start(self, *, challenges: list[str] | None = None, count: int = 3) -> LivenessStatus:
@@ -202,7 +210,7 @@ class LivenessChecker:
         if self.ttl_s < total_s:
             raise InvalidArgumentError(f"ttl_s ({self.ttl_s:g}) is shorter than a session ({total_s:g} s)")
         session = _Session(
-            secrets.token_urlsafe(12), active, PassiveClip(threshold=self.passive_threshold), self.clock()
+            secrets.token_urlsafe(12), active, None, self.clock()
         )
         with self._lock:
             self._expire()
@@ -331,13 +339,15 @@ class LivenessChecker:
         if len(faces):
             session.faces += 1
             cues = measure_cues(faces.landmarks[0], image.shape[1], image.shape[0])
+            if session.passive is None:
+                session.passive = self.pad().clip()
             session.passive_now = session.passive.add(image, faces.xyxy[0])
             if abs(cues.yaw) < _FRONTAL_DEG * 2:
                 embedding = self.engine.embed_chips(chips[:1])[0]
         before = list(session.active.result().completed)
         session.active.feed(t_s, cues, nonce=nonce, embedding=embedding)
         self._keep_evidence(session, evidence_image, t_s, cues, embedding, before)
-        if session.active.decided and session.faces:
+        if session.active.decided and session.passive is not None:
             session.passive_final = session.passive.result()
 
     def _keep_evidence(
@@ -378,7 +388,7 @@ class LivenessChecker:
                 reasons.append("no face was seen")
             elif not passive.live and self.mode != "challenge":
                 passed = False
-                reasons.extend(passive.reasons or [f"passive score {passive.score:.2f} < {self.passive_threshold:g}"])
+                reasons.extend(passive.reasons)
             if passed and session.best is None:
                 passed = False
                 reasons.append("no frontal face to identify (look at the camera once)")
