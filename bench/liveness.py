@@ -18,7 +18,7 @@ Two sides of the data, disjoint in people, devices, rooms and generators' appear
   examples) and ``lfw-test`` (LFW peopleDevTest), appearance family B.
 
 Protocol: the fusion (:mod:`faceplane.liveness.fusion`) is fitted on one side, weights and threshold
-(BPCER <= 5% on the fitting side), and reported on the other; both directions are printed. ``--fit``
+(BPCER <= 5% of the fitting side's frames, <= 2% of its clips), and reported on the other; both directions are printed. ``--fit``
 writes the Z-fitted fusion to ``src/faceplane/liveness/fusion.json``: that is what ships, so its
 held-out figures are the "fitted on Z, reported on S" rows. Targets (issue 16), on the side not fitted
 on, per clip: APCER <= 5% for replays and <= 10% for prints at BPCER <= 5%.
@@ -81,6 +81,7 @@ CLIP_SIGNALS = (*FRAME_SIGNALS, "parallax")
 SIGNS = {**{k: -1 for k in (*CUES, "device", "device_box", "parallax")}, "antispoof": 1, "liveness": 1}
 SIDES = {"Z": (("zubair-dev", 0.4), ("lfw-dev", 0.6)), "S": (("stills-test", 0.4), ("lfw-test", 0.6))}
 DEVICE_MIN_SCORE = 0.1  # as liveness/device.py asks (its ramp starts at 0.2)
+CLIP_BPCER = 0.02  # the clip threshold: fitting-side live clips refused at most (see _fit)
 SIGNALS_VERSION = 1  # bump when a signal's definition changes: the cache is then recomputed
 
 
@@ -267,8 +268,11 @@ def _fit(items: list[Item], side: str) -> tuple[Fusion, Fusion]:
     what = {"Z": "Z: zubair videos + synthetic zubair-dev and lfw-dev (family A)",
             "S": "S: silent-face stills + synthetic stills-test and lfw-test (family B)"}[side]  # fmt: skip
     frame = fit_fusion(frame_rows, frame_live, FRAME_SIGNALS, fitted_on=f"{what}; per frame", signs=SIGNS)
+    # A session's decision is the clip fusion: its threshold may refuse at most 2% of the fitting side's live clips
+    # (of ~20, none). At 5% one live clip is refused by construction, and the live account holder's own session
+    # through the API (tests/integration/server/test_liveness_api.py) sat at 0.629 against 0.630.
     clip = fit_fusion([i.clip() for i in fit], [i.attack_type == "bona_fide" for i in fit], CLIP_SIGNALS,
-                      fitted_on=f"{what}; per clip", signs=SIGNS)  # fmt: skip
+                      fitted_on=f"{what}; per clip", signs=SIGNS, bpcer=CLIP_BPCER)  # fmt: skip
     return frame, clip
 
 

@@ -4,7 +4,7 @@ What the shipped fusion (``liveness/fusion.json``) was fitted on: side Z of ``be
 the two zubair videos and synthetic attacks of family A. So the video checks here are on *fitting*
 data (a regression guard: they must stay right), while the silent-face stills were never fitted on:
 T1 (live) must pass; the print (F1) and the tablet (F2) are known misses of the default clip decision
-(bench: p(live) 0.85 and 0.67 against a threshold of 0.63), marked strict xfail so a fix shows up.
+(bench: p(live) 0.85 and 0.67 against a threshold of 0.57), marked strict xfail so a fix shows up.
 Faces are found as the server's liveness engine finds them (``detect_width=320``).
 """
 
@@ -74,7 +74,7 @@ def test_live_clip_accepted_and_phone_replay_refused(data, liveness_engine, pad)
         result = clip.result()
         return result.live, result.reasons
 
-    # one window of 7 (t = 8-10 s: the head turned away, 6 faces) scores 0.57 against 0.63 (bench/liveness.py)
+    # the weakest window (t = 8-10 s: the head turned away, 6 faces) sits at the threshold (bench/liveness.py: 0.570)
     assert sum(not decide(w)[0] for w in live) <= 1
     refused = [decide(w) for w in phone]
     assert not any(live for live, _ in refused)
