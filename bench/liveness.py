@@ -18,10 +18,10 @@ Two sides of the data, disjoint in people, devices, rooms and generators' appear
   examples) and ``lfw-test`` (LFW peopleDevTest), appearance family B.
 
 Protocol: the fusion (:mod:`faceplane.liveness.fusion`) is fitted on one side, weights and threshold
-(BPCER <= 5% of the fitting side's frames, <= 2% of its clips), and reported on the other; both directions are printed. ``--fit``
-writes the Z-fitted fusion to ``src/faceplane/liveness/fusion.json``: that is what ships, so its
-held-out figures are the "fitted on Z, reported on S" rows. Targets (issue 16), on the side not fitted
-on, per clip: APCER <= 5% for replays and <= 10% for prints at BPCER <= 5%.
+(BPCER <= 5% of the fitting side's frames, <= 2% of its clips), and reported on the other; both
+directions are printed. ``--fit`` writes the Z-fitted fusion to ``src/faceplane/liveness/fusion.json``:
+that is what ships, so its held-out figures are the "fitted on Z, reported on S" rows. Targets (issue
+16), on the side not fitted on, per clip: APCER <= 5% for replays and <= 10% for prints at BPCER <= 5%.
 
 Rows, side by side in one run: no PAD (accept everything), the hand-made cues alone (the passive check
 before the fusion: ``PassiveClip`` at ``PASSIVE_THRESHOLD``), each learned model alone at its upstream
