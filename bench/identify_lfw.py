@@ -28,6 +28,16 @@ on the *whole* View 1 protocol above, which includes the DevTrain people; the li
 repeats the default's FPIR on the non-mated probes of DevTest people only, who took no part in
 choosing it.
 
+Per-watchlist FPIR targets (``faceplane.gallery.thresholds``): the DevTrain people with 2+ images
+enroll their first image, dealt (seeded shuffle) into watchlists of 10, 100 and 500 people and "others"
+(no setting of their own). Each watchlist gets its own target FPIR (10 %, 1 %, 0.1 %), which the Gallery
+turns into a distance for its number of people with the FAR curve of the model. Chosen on DevTrain people
+(the curve: bench/calibrate_open_set.py; the people enrolled), reported on DevTest people: every image of
+every DevTest person is a stranger (enrolled nowhere, in no part of the curve), searched through the
+Gallery as a camera would. A watchlist's FPIR is the share of strangers named as one of its people (with
+the exact binomial 95 % upper bound); the same on the strangers LFW has one image of; DIR: its own
+people's other photos named correctly.
+
 Embeddings are cached per embedder in bench/out/lfw_embeddings_<model>.npz (model: mobilefacenet,
 dlib, dlib-raw), keyed by path relative to the images folder. Before the open-set calibration
 exists (``calibrate_open_set.py --model X --write``), a model's rows are skipped after caching
@@ -56,6 +66,8 @@ from faceplane.gallery.store import SqliteStore
 from faceplane.verify import calibrate
 
 FPIR_TARGETS = (1e-2, 1e-3)
+WATCHLIST_TARGETS = (1e-1, 1e-2, 1e-3)  # per-watchlist FPIR targets (rows of the watchlist table)
+WATCHLIST_SIZES = (10, 100, 500)  # disjoint, of the 804 DevTrain people with 2+ images
 REFERENCE_TOLERANCE = 0.6  # face_recognition.compare_faces' default
 REFERENCE = "dlib-raw"
 GALLERY_MODELS = ("dlib", "mobilefacenet")  # Engine embedder names, searched through a Gallery
@@ -246,6 +258,99 @@ def evaluate(model: str, split: Split, emb: _F32, held_out: npt.NDArray[np.bool_
     }
 
 
+def _upper95(k: int, n: int) -> float:
+    """Exact (Clopper-Pearson) one-sided 95 % upper bound of a rate seen k times in n."""
+    from scipy.stats import beta
+
+    return 1.0 if k >= n else float(beta.ppf(0.95, k + 1, n - k))
+
+
+def _people(file_name: str) -> set[str]:
+    lines = (lfw_dir() / file_name).read_text().splitlines()[1:]
+    return {line.split()[0] for line in lines if line.strip()}
+
+
+def watchlist_rows(model: str, split: Split, emb: _F32) -> tuple[list[dict], dict[str, int]]:
+    """Per-watchlist FPIR targets through the Gallery's own thresholds (see the module docstring).
+
+    Returns the rows and how many stranger probes each column counts.
+    """
+    from faceplane.gallery.thresholds import MatchThreshold
+
+    train, test = _people("peopleDevTrain.txt"), _people("peopleDevTest.txt")
+    paths = split.all_paths
+    by_person: dict[str, list[int]] = {}
+    for i, p in sorted(enumerate(paths), key=lambda x: x[1]):
+        by_person.setdefault(p.split("/")[0], []).append(i)
+    enrolled = [rows for name, rows in sorted(by_person.items()) if name in train and len(rows) >= 2]
+    order = np.random.default_rng(0).permutation(len(enrolled))
+    member = np.full(len(enrolled), "others", dtype=object)
+    start = 0
+    for size in WATCHLIST_SIZES:
+        member[order[start : start + size]] = f"watchlist-{size}"
+        start += size
+    engine = Engine(embedder=model)  # type: ignore[arg-type]
+    gallery = Gallery(store=SqliteStore(":memory:", model=engine.embedding_model), engine=engine)
+    for name in sorted(set(member)):
+        gallery.create_collection(name)
+    ids = [
+        gallery.enroll_embeddings(str(m), emb[rows[0]][None], name=paths[rows[0]]).person.id  # type: ignore[union-attr]
+        for rows, m in zip(enrolled, member, strict=True)
+    ]
+    mated = [(i, pid, m) for rows, pid, m in zip(enrolled, ids, member, strict=True) for i in rows[1:]]
+    strangers = [i for name, rows in sorted(by_person.items()) if name in test for i in rows]
+    single = np.array([len(by_person[paths[i].split("/")[0]]) == 1 for i in strangers], bool)
+    probes = emb[[i for i, _, _ in mated] + strangers]
+    rows_out = []
+    for target in WATCHLIST_TARGETS:
+        for size in WATCHLIST_SIZES:
+            gallery.thresholds.set(f"watchlist-{size}", MatchThreshold(fpir=target))
+        limits = gallery.collection_limits()
+        found = [(r.person.person_id, r.person.collection) if r.person else (0, "") for r in gallery.search(probes)]
+        named_id = np.array([f[0] for f in found], np.int64)
+        named_in = np.array([f[1] for f in found], dtype=object)
+        on_mated, on_strangers = named_in[: len(mated)], named_in[len(mated) :]
+        for size in WATCHLIST_SIZES:
+            wl = f"watchlist-{size}"
+            hit = on_strangers == wl  # a stranger named as one of its people
+            own = np.array([m == wl for _, _, m in mated], bool)
+            right = named_id[: len(mated)] == np.array([pid for _, pid, _ in mated], np.int64)
+            rows_out.append({
+                "model": model,
+                "watchlist": wl,
+                "people": size,
+                "target_fpir": target,
+                "threshold": limits[wl],
+                "fpir_held_out": float(hit.mean()),
+                "false_positives_held_out": int(hit.sum()),
+                "fpir_held_out_upper95": _upper95(int(hit.sum()), len(hit)),
+                "fpir_single_image": float(hit[single].mean()),
+                "false_positives_single_image": int(hit[single].sum()),
+                "dir": float(np.mean(right[own] & (on_mated[own] == wl))),
+                "mated_probes": int(own.sum()),
+            })  # fmt: skip
+    return rows_out, {"strangers": len(strangers), "single_image": int(single.sum()), "enrolled": len(enrolled)}
+
+
+def _print_watchlists(rows: list[dict], counts: dict[str, int]) -> None:
+    print(f"\nPer-watchlist FPIR targets: watchlists of DevTrain people (one photo each; {counts['enrolled']} enrolled "
+          f"in all), strangers = every image of the DevTest people ({counts['strangers']}, none enrolled; "
+          f"{counts['single_image']} of people with one image)\n")  # fmt: skip
+    head = (f"{'embedder':<16}{'watchlist':>10}{'target':>8}{'thr':>8}{'FPIR held out':>18}{'95% up':>8}"
+            f"{'one-image people':>19}{'DIR':>8}")  # fmt: skip
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        print(f"{r['model']:<16}{r['people']:>10,}{r['target_fpir']:>8.1%}{r['threshold']:>8.4f}"
+              f"{r['false_positives_held_out']:>8} = {r['fpir_held_out']:>6.2%}{r['fpir_held_out_upper95']:>8.2%}"
+              f"{r['false_positives_single_image']:>9} = {r['fpir_single_image']:>6.2%}{r['dir']:>8.2%}")  # fmt: skip
+    print("target: the watchlist's own FPIR setting; thr: the distance the Gallery made of it for the watchlist's "
+          "people with the FAR curve of DevTrain people (bench/calibrate_open_set.py). FPIR held out: DevTest "
+          "images (people in no part of the calibration, enrolled nowhere) named as one of the watchlist's people; "
+          "95% up: exact binomial upper bound; one-image people: the same on the DevTest people LFW holds one "
+          "image of. DIR: the watchlist's own other photos named correctly.")
+
+
 def _print(split: Split, rows: list[dict], notes: list[str]) -> None:
     print(
         f"LFW View 1 open-set 1:N: gallery {len(split.gallery)} people (1 image each), "
@@ -290,6 +395,8 @@ def main() -> int:
     held_out = _held_out(split)
     models = [REFERENCE, *(GALLERY_MODELS if args.model == "all" else (args.model,))]
     rows: list[dict] = []
+    watch_rows: list[dict] = []
+    watch_counts: dict[str, int] = {}
     notes: list[str] = []
     for model in models:
         emb, fallbacks, embed_s = load_embeddings(model, split.all_paths, refresh=args.refresh)
@@ -297,6 +404,9 @@ def main() -> int:
         notes.append(f"{LABELS[model]}: {emb.shape[1]}-D, {how}; HOG miss -> CNN / central box: {fallbacks}")
         try:
             rows.append(evaluate(model, split, emb, held_out))
+            if model != REFERENCE:
+                more, watch_counts = watchlist_rows(model, split, emb)
+                watch_rows.extend(more)
         except (ModelError, InvalidArgumentError) as exc:  # no calibration (curve) for this model yet
             notes.append(f"  skipped: {exc} (run bench/calibrate_open_set.py --model {model} --write)")
     ref = rows[0]
@@ -304,12 +414,15 @@ def main() -> int:
         agree = float(np.mean(r["_ids"][ref["_top_rows"]] == r["_top_rows"]))
         notes.append(f"{r['name']}: top-1 same person as the reference for {agree:.2%} of probes")
     _print(split, rows, notes)
+    if watch_rows:
+        _print_watchlists(watch_rows, watch_counts)
     summary = {
         "protocol": "LFW View 1, all images; gallery = first image of each 2+ person; probes searched alone",
         "gallery": len(split.gallery),
         "mated_probes": len(split.mated),
         "nonmated_probes": len(split.nonmated),
         "rows": [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows],
+        "watchlists": watch_rows,
         "notes": notes,
     }
     OUT.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,74 @@ def engine():
     import faceplane
 
     return faceplane.Engine()
+
+
+@dataclass(frozen=True)
+class PhotoZip:
+    """A zip for bulk imports (:func:`photo_zip`): what it holds and what an import must make of it.
+
+    Attributes:
+        path: the zip (one folder per person, LFW layout).
+        people: folder -> display name of the four people with photos to enroll (three good photos each).
+        holdout: display name -> a fourth photo of them, not in the zip (to identify them afterwards).
+        enrolled: members that must become templates.
+        refused: member -> the quality gate's reason (no face, several faces, too small, blurred).
+        duplicate: member -> the member holding the same bytes.
+        skipped: members that are not photos.
+    """
+
+    path: Path
+    people: dict[str, str]
+    holdout: dict[str, Path]
+    enrolled: list[str]
+    refused: dict[str, str]
+    duplicate: dict[str, str]
+    skipped: list[str]
+
+
+@pytest.fixture(scope="session")
+def photo_zip(data: Path, tmp_path_factory: pytest.TempPathFactory) -> PhotoZip:
+    """Four LFW View 1 people (three photos each, a fourth held out), and photos the enrollment gate refuses:
+    the dogs of dlib's examples (no face), face_recognition's two_people.jpg (several faces), an LFW photo
+    shrunk to 80 px (face too small) and one blurred (Gaussian, radius 4); one photo twice, one text file."""
+    import io
+    import zipfile
+
+    from PIL import Image, ImageFilter
+
+    faces = data / "faces"
+    lfw = faces / "lfw-view1" / "images"
+    folders = [p for p in sorted(lfw.iterdir()) if len(list(p.iterdir())) >= 4][:4]
+    photos = {p.name: sorted(p.iterdir()) for p in folders}
+    a, b, c, d = (p.name for p in folders)
+
+    def jpeg(image: Image.Image) -> bytes:
+        buf = io.BytesIO()
+        image.convert("RGB").save(buf, "JPEG", quality=90)
+        return buf.getvalue()
+
+    members = {f"{name}/{f.name}": f.read_bytes() for name, files in photos.items() for f in files[:3]}
+    enrolled = list(members)
+    refused = {
+        f"{a}/dogs.jpg": "no face found",
+        f"{b}/two_people.jpg": "several faces",
+        f"{c}/small.jpg": "face too small",
+        f"{d}/blurred.jpg": "blurred",
+    }
+    members[f"{a}/dogs.jpg"] = (faces / "dlib-examples" / "examples" / "faces" / "dogs.jpg").read_bytes()
+    members[f"{b}/two_people.jpg"] = (faces / "face_recognition-examples" / "examples" / "two_people.jpg").read_bytes()
+    members[f"{c}/small.jpg"] = jpeg(Image.open(photos[c][0]).resize((80, 80)))
+    members[f"{d}/blurred.jpg"] = jpeg(Image.open(photos[d][0]).filter(ImageFilter.GaussianBlur(4)))
+    duplicate = {f"{d}/again.jpg": f"{d}/{photos[d][1].name}"}
+    members[f"{d}/again.jpg"] = photos[d][1].read_bytes()
+    members["notes/readme.txt"] = b"exported from the badge system"
+    path = tmp_path_factory.mktemp("photo-zip") / "people.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, content in members.items():
+            zf.writestr(name, content)
+    people = {p.name: p.name.replace("_", " ") for p in folders}
+    holdout = {people[name]: files[3] for name, files in photos.items()}
+    return PhotoZip(path, people, holdout, enrolled, refused, duplicate, ["notes/readme.txt"])
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -13,12 +13,16 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .cli import report_input_error
 from .errors import FaceplaneError, InvalidArgumentError
 from .gallery.gallery import Gallery, QualityGate
 from .gallery.records import Consent, EnrollReport, Identification
+
+if TYPE_CHECKING:
+    from .gallery.imports import ImportFile
+    from .imports import ImportService
 
 __all__ = ["add_gallery_commands"]
 
@@ -134,11 +138,13 @@ def _cmd_create(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_enroll(args: argparse.Namespace, out: TextIO) -> int:
     from tqdm import tqdm
 
-    sources = sum(bool(x) for x in (args.images, args.folder, args.manifest))
+    sources = sum(bool(x) for x in (args.images, args.folder, args.manifest, args.zip))
     if sources != 1:
-        raise InvalidArgumentError("give exactly one of: IMG... with --name, --folder DIR, --manifest CSV")
+        raise InvalidArgumentError("give exactly one of: IMG... with --name, --folder DIR, --manifest CSV, --zip ZIP")
     gate = QualityGate(largest_face_only=args.largest_face)
     with _open(args) as g:
+        if args.zip:
+            return _enroll_zip(args, g, gate, out)
         if args.images:
             consent = (
                 Consent(args.consent_basis, args.consent_source, args.consent_date) if args.consent_basis else None
@@ -162,6 +168,77 @@ def _cmd_enroll(args: argparse.Namespace, out: TextIO) -> int:
                 else:
                     reports = g.enroll_manifest(args.collection, args.manifest, gate=gate, progress=tick)
     return _print_reports(reports, args, out)
+
+
+def _import_service(args: argparse.Namespace, g: Gallery, gate: QualityGate) -> ImportService:
+    """The server's bulk import (:mod:`faceplane.imports`) on this gallery, its jobs kept apart from the server's
+    (``imports-cli.sqlite``) so that a server on the same folder never runs them too."""
+    from .config import ImportConfig
+    from .gallery.archive import ArchiveLimits
+    from .gallery.imports import ImportStore
+    from .imports import ImportService
+
+    def enroll(
+        collection: str, images: list[bytes], *, name: str | None, person_id: int | None,
+        consent: Consent | None, expires_at: float | None = None,
+    ) -> EnrollReport:  # fmt: skip
+        return g.enroll(
+            collection, images, name=name, person_id=person_id, consent=consent, expires_at=expires_at, gate=gate,
+            on_duplicate="refuse" if args.refuse_duplicates else "warn",
+        )  # fmt: skip
+
+    root, config, mb = Path(args.data_dir), ImportConfig.model_validate({}), 1 << 20
+    limits = ArchiveLimits(
+        int(config.max_archive_mb * mb), int(config.max_uncompressed_mb * mb), config.max_files, 10 * mb
+    )
+    return ImportService(
+        store=ImportStore(root / "imports-cli.sqlite"), folder=root / "imports-cli", gallery=g, enroll=enroll,
+        limits=limits, batch_files=config.batch_files,
+    )  # fmt: skip
+
+
+def _enroll_zip(args: argparse.Namespace, g: Gallery, gate: QualityGate, out: TextIO) -> int:
+    """``gallery enroll C --zip ZIP``: resumable, the same command again carries on where an interrupted one
+    stopped; the report is the server's import report, in the words of the other enrollments'."""
+    from tqdm import tqdm
+
+    from .imports import report_lines
+
+    service = _import_service(args, g, gate)
+    consent = Consent(args.consent_basis, args.consent_source, args.consent_date) if args.consent_basis else None
+    try:
+        try:
+            fh = open(args.zip, "rb")  # noqa: SIM115
+        except OSError as exc:
+            raise FaceplaneError(f"cannot read {args.zip}: {exc.strerror}") from None
+        with fh:
+            job, created = service.create(
+                fh, filename=Path(args.zip).name, collection=args.collection, consent=consent, expires_at=None,
+                actor=os.environ.get("USER", "cli"), role="cli",
+            )  # fmt: skip
+        if not created:
+            print(f"carrying on with import #{job.id} ({job.counts.pending} photos left)", file=sys.stderr)
+        with tqdm(total=job.counts.total, initial=job.counts.total - job.counts.pending, unit="photo",
+                  file=sys.stderr, disable=None) as bar:  # fmt: skip
+            job = service.run(job.id, progress=lambda now: bar.update(now.counts.total - now.counts.pending - bar.n))
+        files = service.files(job.id)
+    finally:
+        service.close()
+    if args.json:
+        out.writelines(json.dumps(_import_file_json(f)) + "\n" for f in files)
+    else:
+        out.writelines(line + "\n" for line in report_lines(job, files))
+    if job.status == "failed":
+        raise FaceplaneError(f"import #{job.id} stopped: {job.error}; run the same command again to carry on")
+    held = any(f.outcome == "enrolled" or (f.outcome == "duplicate" and f.person_id is not None) for f in files)
+    return 0 if held else 1  # 0: some photo is (now, or already was) a template; as the other enrollments
+
+
+def _import_file_json(f: ImportFile) -> dict[str, Any]:
+    return {
+        "file": f.member, "person": f.person, "outcome": f.outcome, "reasons": f.reasons, "person_id": f.person_id,
+        "template_id": f.template_id,
+    }  # fmt: skip
 
 
 def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
@@ -327,13 +404,18 @@ def add_gallery_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--description", default="")
     p.set_defaults(func=_cmd_create)
 
-    p = g.add_parser("enroll", parents=[common], help="enroll photos: IMG... --name N, --folder DIR or --manifest CSV")
+    p = g.add_parser(
+        "enroll", parents=[common], help="enroll photos: IMG... --name N, --folder DIR, --manifest CSV or --zip ZIP"
+    )
     p.add_argument("collection")
     p.add_argument("images", nargs="*", metavar="IMG")
     p.add_argument("--name", help="the person's display name (with IMG...)")
     p.add_argument("--external-id")
     p.add_argument("--folder", help="one sub-folder per person, named after them")
     p.add_argument("--manifest", help="CSV: path,name[,external_id,consent_basis,consent_source,consent_date]")
+    p.add_argument(
+        "--zip", help="a zip with one folder per person (Person_Name/photo.jpg); resumable: run it again to carry on"
+    )
     p.add_argument("--consent-basis", help="legal basis, e.g. consent, contract")
     p.add_argument("--consent-source", default="")
     p.add_argument("--consent-date", default="")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .accounts import AccountStore
+from .alert_routing import AlertRoute, RoutedMqtt, RoutedWebhook
 from .audit import AuditLog
 from .config import Settings
 from .events import Broadcaster, EventBus, EventStore
@@ -61,13 +62,18 @@ def build_services(settings: Settings) -> Services:
         for hook in settings.webhooks
     ]
     sinks: list[WebhookSink | MqttSink] = list(webhooks)
+    routes = _alert_routes(settings)  # which webhooks / MQTT topics get each watchlist's alerts
+    routed: list[RoutedWebhook | RoutedMqtt] = [
+        RoutedWebhook(sink, hook.name, routes) for sink, hook in zip(webhooks, settings.webhooks, strict=True)
+    ]
     if settings.mqtt is not None:
         from .mqtt import MqttSink
 
         m = settings.mqtt
         password = m.password.get_secret_value() if m.password else None
-        sinks.append(MqttSink(m.host, m.port, prefix=m.prefix, username=m.username, password=password))
-    bus = EventBus([broadcaster, *sinks], store=events)
+        sinks.append(mqtt := MqttSink(m.host, m.port, prefix=m.prefix, username=m.username, password=password))
+        routed.append(RoutedMqtt(mqtt, routes))
+    bus = EventBus([broadcaster, *routed], store=events)
     cluster = None
     if settings.cluster:  # cameras run on Ray workers; the local engine stays idle
         from .cluster.ray_video import RayVideoCluster
@@ -103,3 +109,15 @@ def build_services(settings: Settings) -> Services:
         broadcaster=broadcaster,
         sinks=sinks,
     )
+
+
+def _alert_routes(settings: Settings) -> dict[str, AlertRoute]:
+    """collection -> where its alerts go, for the collections whose settings route them."""
+    return {
+        name: AlertRoute(
+            webhooks=None if c.webhooks is None else tuple(c.webhooks),
+            mqtt_topics=None if c.mqtt_topics is None else tuple(c.mqtt_topics),
+        )
+        for name, c in settings.collections.items()
+        if c.webhooks is not None or c.mqtt_topics is not None
+    }

@@ -20,6 +20,7 @@ Example ``faceplane.toml``::
 from __future__ import annotations
 
 import ipaddress
+import re
 import secrets
 import tomllib
 from pathlib import Path
@@ -36,6 +37,8 @@ from pydantic_settings import (
 from .errors import InvalidArgumentError
 
 if TYPE_CHECKING:
+    from .gallery.gallery import QualityGate
+    from .gallery.thresholds import MatchThreshold
     from .video.analyzer import ObjectSettings
     from .video.rules import Line, Zone
     from .video.source_policy import SourcePolicy
@@ -45,10 +48,14 @@ __all__ = [
     "AccessRule",
     "CameraConfig",
     "CameraSourcesConfig",
+    "CollectionConfig",
+    "EnrollmentGateConfig",
+    "ImportConfig",
     "MqttConfig",
     "RetentionConfig",
     "RetentionLimit",
     "Settings",
+    "UnknownClusteringConfig",
     "WebhookConfig",
     "load_settings",
 ]
@@ -89,6 +96,22 @@ class CameraConfig(BaseModel):
     fixed: bool = Field(True, description="the camera does not move (enables the background model for HOG people)")
     loop: bool = Field(False, description="restart a file source at its end (demos)")
     realtime: bool = Field(True, description="read a file source at its own speed, like a camera")
+    match_fpir: float | None = Field(
+        None, gt=0, lt=1, description="this camera's match threshold as a target share of strangers named as someone "
+        "enrolled (0.01: 1 in 100; over everyone searched); unset: the gallery's. Caps each watchlist's own",
+    )
+    match_distance: float | None = Field(
+        None, gt=0, le=2, description="or an explicit embedding distance (instead of match_fpir)"
+    )
+
+    def match_threshold(self) -> MatchThreshold | None:
+        """The camera's own threshold (None: the gallery's; see :mod:`faceplane.gallery.thresholds`)."""
+        return _match(self.match_fpir, self.match_distance)
+
+    @model_validator(mode="after")
+    def _one_match(self) -> CameraConfig:
+        _check_match(self.match_fpir, self.match_distance)
+        return self
 
     def video_source(self) -> VideoSource:
         """The camera's source, not started."""
@@ -213,8 +236,78 @@ class WebhookConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(description="http(s):// URL that receives JSON events", pattern=r"^https?://")
+    name: str | None = Field(
+        None, pattern=r"^[\w.-]{1,64}$", description="a name for [collections.X] webhooks = [...] to route alerts to"
+    )
     secret: SecretStr = Field(description="HMAC-SHA256 key for the X-Faceplane-Signature header (>= 8 characters)")
     kinds: list[str] = Field(default_factory=list, description="only these event kinds (empty: all)")
+
+
+def _match(fpir: float | None, distance: float | None) -> MatchThreshold | None:
+    from .gallery.thresholds import MatchThreshold
+
+    return None if fpir is None and distance is None else MatchThreshold(fpir=fpir, distance=distance)
+
+
+def _check_match(fpir: float | None, distance: float | None) -> None:
+    if fpir is not None and distance is not None:
+        raise ValueError("set match_fpir or match_distance, not both")
+
+
+class CollectionConfig(BaseModel):
+    """Settings of one collection (watchlist): its match threshold and where its alerts go.
+
+    Example::
+
+        [collections.watchlist]
+        match_fpir = 0.001                 # about 1 in 1,000 strangers named as one of its people
+        webhooks = ["security-desk"]       # names of [[webhooks]]; unset: every webhook
+        mqtt_topics = ["alarm/watchlist"]  # unset: <prefix>/events/<camera>/<kind>
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    match_fpir: float | None = Field(
+        None, gt=0, lt=1, description="target share of strangers named as one of its people (0.001: 1 in 1,000); "
+        "turned into a distance for its number of people with the model's calibration",
+    )
+    match_distance: float | None = Field(None, gt=0, le=2, description="or an explicit embedding distance")
+    webhooks: list[str] | None = Field(
+        None, description="names of the [[webhooks]] that get its watchlist.* events (unset: every webhook; []: none)"
+    )
+    mqtt_topics: list[str] | None = Field(
+        None, description="MQTT topics its watchlist.* events go to instead of <prefix>/events/<camera>/<kind> "
+        "(unset: that one; []: none)",
+    )
+
+    def match_threshold(self) -> MatchThreshold | None:
+        """The collection's own threshold from the settings file (None: not set here)."""
+        return _match(self.match_fpir, self.match_distance)
+
+    @model_validator(mode="after")
+    def _valid(self) -> CollectionConfig:
+        _check_match(self.match_fpir, self.match_distance)
+        for topic in self.mqtt_topics or []:
+            if not topic or any(c in topic for c in "#+"):
+                raise ValueError(f"an MQTT topic cannot be empty or contain # or +, got {topic!r}")
+        return self
+
+
+class EnrollmentGateConfig(BaseModel):
+    """What an enrollment photo must pass (the quality gate of :meth:`faceplane.gallery.Gallery.enroll`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_face_px: int = Field(60, ge=1, description="the face box must be at least this many pixels wide")
+    min_cue: float = Field(
+        0.3, ge=0, le=1, description="every quality cue (size, sharpness, pose, detector confidence) must reach this"
+    )
+    largest_face_only: bool = Field(False, description="with several faces, enroll the largest instead of refusing")
+
+    def gate(self) -> QualityGate:
+        from .gallery.gallery import QualityGate
+
+        return QualityGate(min_face_px=self.min_face_px, min_cue=self.min_cue, largest_face_only=self.largest_face_only)
 
 
 class MqttConfig(BaseModel):
@@ -298,6 +391,40 @@ class RetentionConfig(BaseModel):
     )
 
 
+class ImportConfig(BaseModel):
+    """Bulk photo imports (``POST /imports``, :mod:`faceplane.imports`). The limits are operating choices, not
+    measured: a zip of a few thousand people's photos fits; a bigger one is split."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_archive_mb: float = Field(500.0, gt=0, description="largest zip upload")
+    max_uncompressed_mb: float = Field(2000.0, gt=0, description="largest total of the zip's files once decompressed")
+    max_files: int = Field(50_000, ge=1, description="most files in one zip")
+    batch_files: int = Field(32, ge=1, le=1000, description="photos of one person enrolled per committed batch")
+    keep_days: float = Field(30.0, gt=0, description="days a finished or failed import's report is kept")
+
+
+class UnknownClusteringConfig(BaseModel):
+    """How the server groups unknown faces into recurring strangers as they arrive (:mod:`faceplane.unknown_faces`).
+
+    Every ``interval_s`` up to ``faces_per_run`` new faces join the existing cluster they match; at most every
+    ``full_every_minutes`` all faces (the newest ``max_faces``) are clustered again, which is when a new
+    stranger's cluster appears. The defaults are operating choices, not tuned on data: a 24-hour pool of a few
+    busy cameras stays under ``max_faces``, which a full run clusters in seconds.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    interval_s: float = Field(60.0, gt=0, description="how often new unknown faces are joined to existing clusters")
+    faces_per_run: int = Field(500, ge=1, description="new faces handled per interval at most (bounded work)")
+    full_every_minutes: float = Field(10.0, gt=0, description="re-cluster all unknown faces at most this often")
+    max_faces: int = Field(5000, ge=2, description="a full re-clustering takes at most the newest this many faces")
+    threshold: float | None = Field(
+        None, gt=0, description="link distance of two faces; unset: the model's calibrated 1:1 distance at FAR 3e-4"
+    )
+    min_size: int = Field(2, ge=2, description="faces a cluster needs (fewer: 'seen once', in no cluster)")
+
+
 class Settings(BaseSettings):
     """Server settings (TOML file, then environment variables ``FACEPLANE_<FIELD>``)."""
 
@@ -359,6 +486,13 @@ class Settings(BaseSettings):
         description="which sources cameras may open: schemes, hosts, media roots for files, webcams",
     )
     webhooks: list[WebhookConfig] = Field(default_factory=list, description="where events are POSTed")
+    collections: dict[str, CollectionConfig] = Field(
+        default_factory=dict, description="per collection: match threshold (target FPIR or distance) and alert routing"
+    )
+    enrollment_gate: EnrollmentGateConfig = Field(
+        default_factory=lambda: EnrollmentGateConfig.model_validate({}),
+        description="what enrollment photos must pass: face size, quality cues, one face",
+    )
     mqtt: MqttConfig | None = Field(None, description="publish events to this MQTT broker (home/NVR setups)")
     liveness_mode: Literal["both", "challenge", "passive"] = Field(
         "both",
@@ -371,6 +505,14 @@ class Settings(BaseSettings):
     )
     retention: RetentionConfig = Field(
         default_factory=lambda: RetentionConfig.model_validate({}), description="how long records are kept"
+    )
+    imports: ImportConfig = Field(
+        default_factory=lambda: ImportConfig.model_validate({}),
+        description="bulk photo imports (a zip, one folder per person): size limits, batches, report retention",
+    )
+    unknown_clustering: UnknownClusteringConfig = Field(
+        default_factory=lambda: UnknownClusteringConfig.model_validate({}),
+        description="grouping unknown faces into recurring strangers as they arrive (bounded work per interval)",
     )
     require_consent: bool = Field(
         False, description="refuse enrollment without a legal basis (consent_basis); watchlists always need a reason"
@@ -423,6 +565,18 @@ class Settings(BaseSettings):
         if far not in (1e-1, 1e-2, 1e-3):
             raise ValueError(f"liveness_far must be a calibrated rate: 0.1, 0.01 or 0.001, got {far:g}")
         return far
+
+    @model_validator(mode="after")
+    def _known_webhook_names(self) -> Settings:
+        names = [h.name for h in self.webhooks if h.name]
+        if len(names) != len(set(names)):
+            raise ValueError(f"webhook names must be unique, got {names}")
+        for collection, conf in self.collections.items():
+            if not re.fullmatch(r"[\w.-]{1,64}", collection):
+                raise ValueError(f"collections: {collection!r} is not a collection name (letters, digits, -_.)")
+            if unknown := sorted(set(conf.webhooks or []) - set(names)):
+                raise ValueError(f"collections.{collection}.webhooks names no [[webhooks]] entry: {unknown}")
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import IO, Protocol
 
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, NotFoundError
 
 __all__ = [
     "EVENT_KINDS",
@@ -270,6 +270,18 @@ class EventStore:
             rows = self._db.execute(sql, [*args, limit, offset]).fetchall()
         return [_from_row(r) for r in rows]
 
+    def get(self, event_id: str) -> Event:
+        """One event by id.
+
+        Raises:
+            NotFoundError: no event with that id (never stored, or deleted by retention or an erasure).
+        """
+        with self._lock:
+            row = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM events WHERE id = ?", (event_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no event {event_id!r}")
+        return _from_row(row)
+
     def counts_per_hour(
         self, kind: str, since_s: float, until_s: float, camera: str | None = None
     ) -> list[tuple[float, int]]:
@@ -354,6 +366,16 @@ class EventStore:
             if snapshot:
                 (self.directory / snapshot).unlink(missing_ok=True)
         return len(rows)
+
+    def repoint_person(self, from_id: int, to_id: int, *, name: str, collection: str) -> int:
+        """Give every event naming person ``from_id`` to person ``to_id`` (called ``name``, of ``collection``)
+        in one transaction: the history of a person merged into another. Returns how many events moved."""
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE events SET person_id = ?, person_name = ?, collection = ? WHERE person_id = ?",
+                (int(to_id), name, collection, int(from_id)),
+            )
+        return int(cur.rowcount)
 
     def drop_snapshot(self, event_id: str) -> None:
         """Delete one event's snapshot file and forget it (the event stays): erasure of a bystander's face."""

@@ -6,7 +6,8 @@ Erasure ("delete this person everywhere"), :class:`Eraser`:
 - unknown faces of the same face (kept for clustering, perhaps before they were enrolled);
 - every event naming them, with its snapshot file and webhook dead letters;
 - snapshots of other events (same camera, within two minutes) in which their face is found;
-- liveness evidence frames of verify-live / identify-live decisions about them.
+- liveness evidence frames of verify-live / identify-live decisions about them;
+- events and evidence frames still under the ids of people merged into them (:mod:`faceplane.gallery.editing`).
 
 What stays is an audit entry with counts and ids only: no name, no embedding, no image. Erasure by
 a probe photo finds every person whose templates match the face (calibrated FAR 1e-3 distance, an
@@ -31,6 +32,7 @@ import numpy.typing as npt
 from .audit import AuditLog
 from .errors import InvalidArgumentError
 from .events import EventStore
+from .gallery.editing import GalleryEditor
 from .gallery.gallery import Gallery
 from .gallery.records import Consent
 
@@ -50,6 +52,7 @@ class ErasureReport:
     events: int
     evidence_frames: int
     dry_run: bool = False
+    corrections: int = 0  # "not this person" corrections holding the face (erasure by photo)
 
 
 def check_enrollment(
@@ -96,9 +99,14 @@ class Eraser:
     def erase_face(self, embedding: npt.ArrayLike, *, dry_run: bool = False) -> ErasureReport:
         """Erase every person whose templates match this face, and the matching unknown faces."""
         found = self.gallery.find_face(np.asarray(embedding, np.float32))
+        # the face kept as a correction of someone it is not (a look-alike's): the same FAR 1e-3 distance
+        corrections = self.gallery.negatives.find(embedding, self.gallery.calibration.threshold(1e-3))
         if dry_run:
             events = sum(self.events.count(person_id=p) for p in found.people)
-            return ErasureReport(found.people, len(found.templates), len(found.unknown_faces), events, 0, True)
+            return ErasureReport(
+                found.people, len(found.templates), len(found.unknown_faces), events, 0, True, len(corrections)
+            )
+        self.gallery.negatives.remove(corrections)
         templates = events = evidence = 0
         unknown = set(found.unknown_faces)
         for person_id in found.people:
@@ -106,17 +114,19 @@ class Eraser:
             templates, events, evidence = templates + t, events + e, evidence + v
             unknown |= u
         self.gallery.remove_unknown(sorted(unknown))
-        return ErasureReport(found.people, templates, len(unknown), events, evidence)
+        return ErasureReport(found.people, templates, len(unknown), events, evidence, corrections=len(corrections))
 
     def _erase(self, person_id: int) -> tuple[int, set[int], int, int]:
         self.gallery.store.get_person(person_id)  # NotFoundError before anything is touched
+        # people merged into this one: events a crash left under their ids, evidence the audit log names them in
+        merged = GalleryEditor(self.gallery).merged_into(person_id)
         _, embeddings = self.gallery.store.embeddings_of(person_id)
         unknown = {f for e in embeddings for f in self.gallery.find_face(e).unknown_faces}
         self._erase_from_other_snapshots(person_id, embeddings)
         templates = self.gallery.remove_person(person_id)
         self.gallery.remove_unknown(sorted(unknown))
-        events = self.events.delete(person_id=person_id)
-        return templates, unknown, events, self._erase_evidence(person_id)
+        events = sum(self.events.delete(person_id=p) for p in (person_id, *merged))
+        return templates, unknown, events, self._erase_evidence({person_id, *merged})
 
     def _erase_from_other_snapshots(self, person_id: int, embeddings: npt.NDArray[np.float32]) -> int:
         """Snapshots of other events taken on the same cameras while the person was there may show them too:
@@ -141,8 +151,8 @@ class Eraser:
                     dropped += 1
         return dropped
 
-    def _erase_evidence(self, person_id: int) -> int:
-        """Evidence frames of liveness decisions about this person (found through the audit log)."""
+    def _erase_evidence(self, person_ids: set[int]) -> int:
+        """Evidence frames of liveness decisions about these people (found through the audit log)."""
         removed = 0
         for action in ("verify-live", "identify-live"):
             offset = 0
@@ -150,7 +160,7 @@ class Eraser:
                 offset += len(batch)
                 for entry in batch:
                     detail = json.loads(entry.detail) if entry.detail else {}
-                    if detail.get("person") != person_id:
+                    if detail.get("person") not in person_ids:
                         continue
                     for rel in detail.get("evidence", []):
                         removed += _remove_below(self.evidence_dir, rel)

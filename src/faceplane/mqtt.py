@@ -61,7 +61,11 @@ class MqttSink:
         return f"{self.prefix}/events/{safe_name(event.camera)}/{event.kind}"
 
     def emit(self, event: Event) -> None:
-        info = self._client.publish(self.topic(event), event.to_json(), qos=1)
+        self.publish(self.topic(event), event)
+
+    def publish(self, topic: str, event: Event) -> None:
+        """Publish one event to ``topic`` (a watchlist's own topic: :mod:`faceplane.alert_routing`)."""
+        info = self._client.publish(topic, event.to_json(), qos=1)
         if info.rc not in (0, 4):  # 4 = MQTT_ERR_NO_CONN: queued until the broker is back
             log.warning("MQTT publish of %s failed with code %s", event.id, info.rc)
 

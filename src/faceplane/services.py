@@ -30,13 +30,17 @@ from .events import Broadcaster, Event, EventStore
 from .gallery.gallery import Gallery
 from .gallery.records import Collection, Consent, EnrollReport, Identification, Person, Template
 from .governance import Eraser, ErasureReport, check_enrollment
+from .imports import ImportService, import_service_for
 from .liveness.sessions import LiveCapture, LivenessChecker, LivenessStatus
+from .matching import MatchingService
 from .models.store import ModelInfo, inventory
+from .people import PeopleEditor
 from .pipeline import Engine
 from .pose import head_pose
 from .refusals import RefusalLog
 from .retention import RetentionJob, RetentionReport
 from .types import Faces, Match
+from .unknown_faces import UnknownFaces, unknown_faces_for
 from .video.engine import CameraSummary, VideoEngine
 from .video.sources import SourceStatus
 
@@ -160,10 +164,27 @@ class Services:
             on_run=self._audit_retention,
         )
         self.eraser = Eraser(gallery=gallery, events=events, audit=audit, evidence_dir=self.evidence_dir)
+        self.matching = MatchingService(  # "not this person" corrections, thresholds per collection and camera
+            gallery=gallery,
+            events=events,
+            cameras=lambda: list(self._cameras.values()),
+            collection_settings={n: m for n, c in settings.collections.items() if (m := c.match_threshold())},
+        )
+        self.unknown: UnknownFaces = unknown_faces_for(  # the unknown-face library (routes/unknown.py)
+            gallery, settings.unknown_clustering, is_watchlist=self.video.watchlists.__contains__,
+            require_consent=settings.require_consent,
+        )
+        self.people_editor = PeopleEditor(  # PATCH /people, template moves, merges (faceplane.people)
+            gallery=gallery, events=events, watchlists=self.watchlists, require_consent=settings.require_consent
+        )
+        self.imports: ImportService = import_service_for(  # zips of photos (faceplane.imports, routes/imports.py)
+            gallery, settings, enroll=self.enroll, is_watchlist=self.video.watchlists.__contains__, audit=audit
+        )
 
     # -- life cycle -------------------------------------------------------------------------------
     def start(self) -> None:
         """Start the video engine and every configured or previously added camera."""
+        self.matching.start()  # the settings file's collection thresholds, before any camera searches
         state = self._read_state()
         for name in [*self.settings.watchlists, *state.get("watchlists", [])]:
             self.set_watchlist(name, True, persist=False)
@@ -182,6 +203,8 @@ class Services:
         self._video_thread = threading.Thread(target=self.video.run, kwargs={"forever": True}, name="video")
         self._video_thread.start()
         self.retention.start()
+        self.unknown.start()
+        self.imports.start()
 
     def close(self) -> None:
         """Stop the cameras (their last tracks end and are published), the detector workers and the sinks, then
@@ -190,6 +213,8 @@ class Services:
         n = len(self._cameras)
         for what, step in (
             ("stopping the retention job", self.retention.stop),
+            ("stopping the unknown-face clustering", self.unknown.stop),
+            ("stopping the photo imports (after the batch under way)", self.imports.close),
             (f"stopping {n} camera{'' if n == 1 else 's'}", self._stop_cameras),
             ("stopping the detector workers", self.video.analyzer.close),
             (f"delivering the events queued for {len(self.sinks)} sinks", self._close_sinks),
@@ -307,7 +332,8 @@ class Services:
             watchlist = collection in self.video.watchlists
             check_enrollment(consent, expires_at, watchlist=watchlist, require_consent=self.settings.require_consent)
         return self.gallery.enroll(
-            collection, images, name=name, person_id=person_id, consent=consent, expires_at=expires_at
+            collection, images, name=name, person_id=person_id, consent=consent, expires_at=expires_at,
+            gate=self.settings.enrollment_gate.gate(),
         )
 
     def templates(self, person_id: int) -> list[Template]:
@@ -401,6 +427,7 @@ class Services:
                     zones=zones,
                     objects=config.object_settings(),
                     fixed_camera=config.fixed,
+                    match=config.match_threshold(),
                 )
             self._cameras[config.id] = config
             self.sources.roles[config.id] = who.role

@@ -18,6 +18,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,7 +50,8 @@ def _free_port() -> int:
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, data: Path) -> Iterator[str]:
     """A real ``faceplane serve`` on a free port with an empty data folder; its base URL. The shared data is
     its media root: the console's admin may start a camera on a clip there. A test module may define
-    ``seed_data_dir(path)`` to put data in that folder before the server starts (plumbing, e.g. past events)."""
+    ``seed_data_dir(path)`` to put data in that folder before the server starts (plumbing, e.g. past events), and
+    ``SERVER_ENV`` (a dict) to set more of its environment (settings, e.g. ``FACEPLANE_UNKNOWN_CLUSTERING``)."""
     root = tmp_path_factory.mktemp("serve")
     seed = getattr(request.module, "seed_data_dir", None)
     if seed is not None:
@@ -58,6 +60,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACEPLANE_")}
     env["FACEPLANE_ENVIRONMENT"] = "development"
     env["FACEPLANE_CAMERA_SOURCES"] = json.dumps({"media_roots": [str(data)]})
+    env.update(getattr(request.module, "SERVER_ENV", {}))
     log = (root / "serve.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "faceplane.cli", "serve", "--port", str(port), "--data-dir", str(root / "data")],
@@ -118,3 +121,24 @@ def browser(launch: Callable[..., object]) -> object:
     return launch()
 
 
+def _watch_errors(page: Any) -> list[str]:
+    """Collect the page's errors: uncaught exceptions and console errors (a CSP violation, an inline script or
+    style, is one). "Failed to load resource" is left out: it is an HTTP status a journey may provoke on purpose
+    (401 before login, a duplicate's 400, a frame not there yet)."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+    page.on(
+        "console",
+        lambda msg: (
+            msg.type == "error"
+            and not msg.text.startswith("Failed to load resource")
+            and errors.append(f"console: {msg.text}")
+        ),
+    )
+    return errors
+
+
+@pytest.fixture
+def watch_errors() -> Callable[[Any], list[str]]:
+    """``errors = watch_errors(page)``: the list the page's errors go to (see :func:`_watch_errors`)."""
+    return _watch_errors

@@ -64,24 +64,15 @@ def _drop_files(page, selector: str, files: list[Path]) -> None:
     )
 
 
-def test_operator_journey(server: str, browser, examples: Path, tmp_path: Path) -> None:
+def test_operator_journey(server: str, browser, examples: Path, tmp_path: Path, watch_errors) -> None:
     photo = examples / "lin-manuel-miranda.png"
     clip = examples / "short_hamilton_clip.mp4"
     context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=server)
     page = context.new_page()
     page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
     # HTTP errors the journey provokes on purpose (401 before login, 400 duplicate) log "Failed to load
     # resource"; anything else logged as an error is a bug in the console.
-    page.on(
-        "console",
-        lambda msg: (
-            msg.type == "error"
-            and not msg.text.startswith("Failed to load resource")
-            and errors.append(f"console: {msg.text}")
-        ),
-    )
+    errors = watch_errors(page)
     shot = Shots(page, tmp_path)
     try:
         # ---- login (a wrong password first: the error is shown, nothing else happens)

@@ -89,21 +89,14 @@ def _events(page) -> None:
     page.select_option("#event-class", "")
 
 
-def test_operator_counts_people_and_cars_per_class(server: str, browser, data: Path, tmp_path: Path) -> None:
+def test_operator_counts_people_and_cars_per_class(
+    server: str, browser, data: Path, tmp_path: Path, watch_errors
+) -> None:
     clip = data / "video" / "pets09-s2l1-video" / "vtest.mp4"
     context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=server)
     page = context.new_page()
     page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
-    page.on(
-        "console",
-        lambda msg: (
-            msg.type == "error"
-            and not msg.text.startswith("Failed to load resource")  # an HTTP status, e.g. no frame yet
-            and errors.append(f"console: {msg.text}")
-        ),
-    )
+    errors = watch_errors(page)
 
     def shot(name: str) -> None:  # into tmp_path, and tests/e2e/screenshots/ with $FACEPLANE_SCREENSHOTS
         page.wait_for_timeout(300)

@@ -67,6 +67,38 @@ def test_events_arrive_on_their_topics(broker):
     assert got == [("fp/events/front_door/watchlist.start", json.loads(event.to_json()))]
 
 
+def test_a_watchlist_routed_to_its_own_topic(broker):
+    """[collections.vip] mqtt_topics = ["alarm/vip"]: vip's alerts go there instead; other events as before."""
+    import paho.mqtt.client as mqtt
+
+    from faceplane.alert_routing import AlertRoute, RoutedMqtt
+
+    got: list[tuple[str, str]] = []
+    subscribed = threading.Event()
+    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-sub-routes")
+    sub.on_connect = lambda c, *a: c.subscribe("#", qos=1)
+    sub.on_subscribe = lambda *a: subscribed.set()
+    sub.on_message = lambda c, u, msg: got.append((msg.topic, json.loads(msg.payload)["id"]))
+    sub.connect("127.0.0.1", broker)
+    sub.loop_start()
+    sink = RoutedMqtt(MqttSink("127.0.0.1", broker, prefix="fp", client_id="test-pub-routes"),
+                      {"vip": AlertRoute(mqtt_topics=("alarm/vip",))})  # fmt: skip
+    vip = Event.new("watchlist.start", camera="door", t_s=1.0, track_id=1, collection="vip", person_name="Ada")
+    staff = Event.new("watchlist.start", camera="door", t_s=2.0, track_id=2, collection="staff", person_name="Bob")
+    try:
+        assert subscribed.wait(10)
+        EventBus([sink]).publish(vip)
+        EventBus([sink]).publish(staff)
+        deadline = time.monotonic() + 10
+        while len(got) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        sink.close()
+        sub.loop_stop()
+        sub.disconnect()
+    assert sorted(got) == sorted([("alarm/vip", vip.id), ("fp/events/door/watchlist.start", staff.id)])
+
+
 def test_bad_prefix():
     with pytest.raises(InvalidArgumentError):
         MqttSink("127.0.0.1", 1, prefix="a/#")

@@ -124,3 +124,29 @@ def test_closing_keeps_undelivered_events_as_dead_letters(tmp_path):
     finally:
         db.close()
     assert kept == {e.id for e in events}
+
+
+def test_a_watchlist_routed_to_one_webhook_skips_the_others(receiver):
+    """[collections.vip] webhooks = ["desk"]: vip's alerts go to "desk" only; other events to every webhook."""
+    from faceplane.alert_routing import AlertRoute, RoutedWebhook
+
+    url, rx = receiver
+    routes = {"vip": AlertRoute(webhooks=("desk",))}
+    desk = RoutedWebhook(WebhookSink(url, secret="desk-secret"), "desk", routes)
+    crm = RoutedWebhook(WebhookSink(url, secret="crm-secret"), "crm", routes)
+    events = [
+        Event.new("watchlist.start", camera="door", t_s=1.0, track_id=1, collection="vip", person_name="Ada"),
+        Event.new("watchlist.start", camera="door", t_s=2.0, track_id=2, collection="staff", person_name="Bob"),
+        _event("line.crossed"),
+    ]
+    for event in events:
+        desk.emit(event)
+        crm.emit(event)
+    desk.close()
+    crm.close()
+    got: dict[str, set[str]] = {"desk-secret": set(), "crm-secret": set()}
+    for headers, body in rx.received:
+        secret = next(s for s in got if headers["X-Faceplane-Signature"] == sign(s, body))
+        got[secret].add(json.loads(body)["id"])
+    assert got["desk-secret"] == {e.id for e in events}
+    assert got["crm-secret"] == {events[1].id, events[2].id}

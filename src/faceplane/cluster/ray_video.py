@@ -105,9 +105,15 @@ class GalleryServer:
         self._fresh()
         return self.gallery.search(embeddings, k=k)
 
-    def add_unknown(self, embeddings: npt.NDArray[np.float32], chips: npt.NDArray[np.uint8], source: str) -> list[int]:
+    def add_unknown(
+        self,
+        embeddings: npt.NDArray[np.float32],
+        chips: npt.NDArray[np.uint8],
+        source: str,
+        qualities: list[float] | None = None,
+    ) -> list[int]:
         self._fresh()
-        ids = self.gallery.add_unknown_embeddings(embeddings, chips, source=source)
+        ids = self.gallery.add_unknown_embeddings(embeddings, chips, source=source, qualities=qualities)
         self._seen = self.gallery.store.generation  # our own write: no reload
         return ids
 
@@ -209,9 +215,15 @@ class _RemoteGallery:
         return list(_ray().get(self._gallery.search.remote(embeddings, k), timeout=_CALL_TIMEOUT_S))
 
     def add_unknown_embeddings(
-        self, embeddings: npt.NDArray[np.float32], chips: npt.NDArray[np.uint8], *, source: str = ""
+        self,
+        embeddings: npt.NDArray[np.float32],
+        chips: npt.NDArray[np.uint8],
+        *,
+        source: str = "",
+        qualities: list[float] | None = None,
     ) -> list[int]:
-        return list(_ray().get(self._gallery.add_unknown.remote(embeddings, chips, source), timeout=_CALL_TIMEOUT_S))
+        remote = self._gallery.add_unknown.remote(embeddings, chips, source, qualities)
+        return list(_ray().get(remote, timeout=_CALL_TIMEOUT_S))
 
 
 class _Outbox:

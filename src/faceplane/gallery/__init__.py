@@ -13,6 +13,7 @@ from __future__ import annotations
 from .cluster import cluster_embeddings
 from .gallery import Gallery, QualityGate
 from .index import ExactIndex, VectorIndex, make_index
+from .negatives import Correction
 from .records import (
     Candidate,
     Collection,
@@ -25,15 +26,18 @@ from .records import (
     UnknownCluster,
 )
 from .store import SqliteStore
+from .thresholds import MatchThreshold
 
 __all__ = [
     "Candidate",
     "Collection",
     "Consent",
+    "Correction",
     "EnrollReport",
     "ExactIndex",
     "Gallery",
     "Identification",
+    "MatchThreshold",
     "Person",
     "QualityGate",
     "Rejection",

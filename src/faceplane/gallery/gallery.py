@@ -19,7 +19,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -30,9 +30,10 @@ from ..errors import FaceplaneError, InvalidArgumentError, ModelError, NotFoundE
 from ..images import ImageInput, encode_jpeg
 from ..models.catalog import LEGACY_MODEL
 from ..pipeline import EMBEDDERS, Engine
-from ..verify import Calibration, load_calibration
+from ..verify import Calibration, face_distance, load_calibration
 from .index import VectorIndex, make_index
 from .migrate import upgrade_legacy
+from .negatives import CorrectionResult, Negatives, rule_out
 from .records import (
     Candidate,
     Collection,
@@ -44,6 +45,7 @@ from .records import (
     UnknownCluster,
 )
 from .store import SqliteStore
+from .thresholds import CollectionThresholds
 
 __all__ = ["Gallery", "QualityGate"]
 
@@ -177,6 +179,9 @@ class Gallery:
         self.duplicate_threshold = self.calibration.threshold(1e-3)
         self._state_dir = Path(state_dir) if state_dir is not None else None
         self._threshold_cache: tuple[tuple[int, tuple[str, ...] | None], float] | None = None
+        self.negatives = Negatives(store)  # "not this person" corrections, honoured by every search
+        self.thresholds = CollectionThresholds(store)  # per-collection settings (a target FPIR or a distance)
+        self._limits_cache: tuple[int, dict[str, float]] | None = None
         self._sync_index()
 
     @classmethod
@@ -416,10 +421,12 @@ class Gallery:
         consent: Consent | None = None,
         qualities: Sequence[float] | None = None,
         expires_at: float | None = None,
+        thumbnails: Sequence[bytes | None] | None = None,
     ) -> EnrollReport:
         """Enroll precomputed (N, D) embeddings of the gallery's model (``faceplane embed``) for one person.
 
-        No quality gate or duplicate check runs: the caller vouches for the faces.
+        No quality gate or duplicate check runs: the caller vouches for the faces. ``thumbnails``: a JPEG chip
+        of each (e.g. an unknown face's), kept with its template.
         """
         emb = np.atleast_2d(np.asarray(embeddings, np.float32))
         self.store.collection_id(collection)  # NotFoundError for an unknown collection
@@ -431,7 +438,7 @@ class Gallery:
                 collection, name, external_id=external_id, metadata=metadata, consent=consent, expires_at=expires_at
             )
         q = list(qualities) if qualities is not None else [float("nan")] * len(emb)
-        ids = self.store.add_templates(person.id, emb, q, [None] * len(emb))
+        ids = self.store.add_templates(person.id, emb, q, [None] * len(emb), thumbnails)
         self.index.add(np.asarray(ids, np.int64), emb)
         self._after_index_change()
         return EnrollReport(person=self.store.get_person(person.id), template_ids=ids)
@@ -507,10 +514,14 @@ class Gallery:
             embeddings: (Q, D) probe embeddings of the gallery's model.
             collections: search only these collections (default: all).
             k: people per probe.
-            threshold: open-set threshold (default :meth:`open_set_threshold`).
+            threshold: open-set threshold (default :meth:`open_set_threshold`, and each collection's own
+                setting from :meth:`collection_limits`; an explicit value replaces both).
+
+        "Not this person" corrections (:mod:`.negatives`) mark the candidates they rule out, always.
         """
         emb = np.atleast_2d(np.asarray(embeddings, np.float32))
         thr = self.open_set_threshold(collections) if threshold is None else float(threshold)
+        limits = self.collection_limits() if threshold is None else {}
         if k < 1:
             raise InvalidArgumentError(f"k must be >= 1, got {k}")
         if emb.size == 0:
@@ -526,7 +537,8 @@ class Gallery:
             owners = self.store.owners(ids[ids >= 0].tolist())  # drops ids deleted behind the index
             result = [self._aggregate(d, i, owners, wanted, k, thr) for d, i in zip(dist, ids, strict=True)]
             if fetch >= total or all(len(r.candidates) >= k for r in result):
-                return result
+                result = rule_out(emb, result, self.negatives.by_person())
+                return [replace(r, collection_thresholds=limits) for r in result] if limits else result
             fetch = min(fetch * 4, total)
 
     def open_set_threshold(self, collections: Sequence[str] | None = None) -> float:
@@ -539,6 +551,57 @@ class Gallery:
             people = self.store.count_people(collections)
             self._threshold_cache = (key, self.calibration.threshold_for_fpir(self.fpir, people))
         return self._threshold_cache[1]
+
+    def collection_limits(self) -> dict[str, float]:
+        """collection -> its own distance threshold, for the collections with a setting (:mod:`.thresholds`):
+        a target FPIR becomes a distance for the people of that collection."""
+        key = self.store.generation
+        if self._limits_cache is None or self._limits_cache[0] != key:
+            limits = {
+                name: setting.distance_for(self.calibration, self.store.count_people([name]))
+                for name, (setting, _) in self.thresholds.all().items()
+            }
+            self._limits_cache = (key, limits)
+        return self._limits_cache[1]
+
+    def not_person(
+        self, person_id: int, image: ImageInput, *, face_index: int | None = None, source: str = "photo", note: str = ""
+    ) -> CorrectionResult:
+        """Not this person: keep a face of a photo as a negative of ``person_id`` (:mod:`.negatives`), so
+        neither it nor faces nearer to it than to the person's templates are named as them again.
+
+        Args:
+            face_index: which face, largest first as :meth:`identify` numbers them; None: the face nearest to
+                the person's templates (an alert's snapshot: the face that was taken for them).
+            source, note: where the face came from and the operator's words, kept with the correction.
+
+        Returns:
+            The correction, and the face searched again (it no longer names the person).
+
+        Raises:
+            NotFoundError: no such person. InvalidArgumentError: no face, or no face ``face_index``.
+        """
+        templates, template_emb = self.store.embeddings_of(self.store.get_person(person_id).id)
+        faces, chips, _ = self.engine.detect_detailed(image)
+        if face_index is not None and not 0 <= face_index < len(faces):
+            raise InvalidArgumentError(f"no face {face_index} in the photo: {len(faces)} face(s) found")
+        if not len(faces):
+            raise InvalidArgumentError("no face found in the photo")
+        emb = self.engine.embed_chips(chips)
+        dist = face_distance(emb, template_emb) if len(templates) else np.full((len(emb), 1), np.inf, np.float32)
+        i = int(np.argmin(dist.min(axis=1))) if face_index is None else face_index
+        j = int(np.argmin(dist[i]))
+        correction = self.negatives.add(
+            person_id,
+            emb[i],
+            thumbnail=encode_jpeg(chips[i]),
+            template_id=templates[j].id if templates else None,
+            distance=float(dist[i, j]) if templates else None,
+            source=source,
+            note=note,
+        )
+        self._after_index_change()  # the generation moved: keep a saved index's marker current
+        return CorrectionResult(correction, self.search(emb[i][None], k=3)[0])
 
     @staticmethod
     def _aggregate(
@@ -648,22 +711,29 @@ class Gallery:
         if not unknown:
             return []
         label = source or (str(image) if isinstance(image, (str, os.PathLike)) else "")
-        return self.store.add_unknown(emb[unknown], [label] * len(unknown), [encode_jpeg(chips[i]) for i in unknown])
+        thumbs = [encode_jpeg(chips[i]) for i in unknown]
+        return self.store.add_unknown(emb[unknown], [label] * len(unknown), thumbs, faces.quality[unknown].tolist())
 
     def add_unknown_embeddings(
-        self, embeddings: npt.ArrayLike, chips: npt.NDArray[np.uint8], *, source: str = ""
+        self,
+        embeddings: npt.ArrayLike,
+        chips: npt.NDArray[np.uint8],
+        *,
+        source: str = "",
+        qualities: Sequence[float] | None = None,
     ) -> list[int]:
         """Keep faces already embedded elsewhere (video tracks) as unknown faces, with their chips.
 
         Args:
-            embeddings: (N, 128) float32 descriptors.
-            chips: (N, 150, 150, 3) uint8 aligned chips, kept as JPEG thumbnails.
+            embeddings: (N, D) float32 embeddings of the gallery's model.
+            chips: (N, H, W, 3) uint8 aligned chips, kept as JPEG thumbnails.
             source: where they were seen (camera id).
+            qualities: (N,) 0..1 face quality of each (the best shots of a cluster are shown first).
         """
         emb = np.atleast_2d(np.asarray(embeddings, np.float32))
         if len(emb) != len(chips):
             raise InvalidArgumentError(f"{len(emb)} embeddings but {len(chips)} chips")
-        return self.store.add_unknown(emb, [source] * len(emb), [encode_jpeg(c) for c in chips])
+        return self.store.add_unknown(emb, [source] * len(emb), [encode_jpeg(c) for c in chips], qualities)
 
     def cluster_unknown(self, *, threshold: float | None = None, min_size: int = 2) -> list[UnknownCluster]:
         """Re-cluster all unknown faces; returns the clusters, largest first.

@@ -39,7 +39,7 @@ __all__ = ["MigrationReport", "migrate_gallery", "upgrade_legacy"]
 
 logger = logging.getLogger(__name__)
 
-_TABLES = ("templates", "unknown_faces")
+_TABLES = ("templates", "unknown_faces", "negatives")  # negatives: "not this person" corrections
 
 
 @dataclass(frozen=True)
@@ -128,6 +128,7 @@ def _swap(store: SqliteStore, target: str) -> tuple[int, int]:
     with store._tx() as db:
         dropped_t = db.execute("DELETE FROM templates WHERE thumbnail IS NULL").rowcount
         dropped_u = db.execute("DELETE FROM unknown_faces WHERE thumbnail IS NULL").rowcount
+        db.execute("DELETE FROM negatives WHERE thumbnail IS NULL")  # a correction without a chip cannot follow
         for table in _TABLES:
             if db.execute(f"SELECT 1 FROM {table} WHERE embedding_next IS NULL LIMIT 1").fetchone():
                 raise InvalidArgumentError(f"the gallery changed during the migration ({table}): run it again")

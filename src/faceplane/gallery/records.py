@@ -15,6 +15,8 @@ __all__ = [
     "Rejection",
     "Template",
     "UnknownCluster",
+    "UnknownFace",
+    "UnknownFilter",
 ]
 
 
@@ -82,6 +84,8 @@ class Candidate:
         distance: the smallest distance between the probe and any of the person's templates.
         template_id: the template at that distance.
         templates_matched: how many of the person's templates fell within the threshold.
+        excluded_by: the "not this person" correction that rules this person out for the probe (it lies
+            nearer to the probe than ``distance``; see :mod:`faceplane.gallery.negatives`), or None.
     """
 
     person_id: int
@@ -90,24 +94,32 @@ class Candidate:
     distance: float
     template_id: int
     templates_matched: int = 0
+    excluded_by: int | None = None
 
 
 @dataclass(frozen=True)
 class Identification:
     """The answer for one probe face: the best candidates and the open-set decision.
 
-    ``person`` is the best candidate when its distance is within ``threshold``; otherwise the face
-    is unknown (``person is None``) and ``candidates`` still lists the nearest people.
+    ``person`` is the nearest candidate that is within its threshold (``threshold``, or its
+    collection's in ``collection_thresholds``) and not ruled out by a correction (``excluded_by``);
+    otherwise the face is unknown (``person is None``) and ``candidates`` still lists the nearest people.
     """
 
     candidates: list[Candidate]
     threshold: float
     face_index: int = 0
+    collection_thresholds: dict[str, float] = field(default_factory=dict)  # collection -> its own distance
+
+    def threshold_for(self, collection: str) -> float:
+        """The distance a candidate of ``collection`` must be within."""
+        return self.collection_thresholds.get(collection, self.threshold)
 
     @property
     def person(self) -> Candidate | None:
-        if self.candidates and self.candidates[0].distance <= self.threshold:
-            return self.candidates[0]
+        for c in self.candidates:  # nearest first
+            if c.excluded_by is None and c.distance <= self.threshold_for(c.collection):
+                return c
         return None
 
     @property
@@ -146,3 +158,32 @@ class UnknownCluster:
     @property
     def size(self) -> int:
         return len(self.face_ids)
+
+
+@dataclass(frozen=True)
+class UnknownFace:
+    """A face that matched nobody enrolled, kept with its thumbnail for clustering until retention deletes it."""
+
+    id: int
+    source: str  # the camera id (or an upload's label) that saw it
+    seen_at: float  # Unix seconds
+    cluster_id: int | None  # None: not in a cluster (seen once, or not clustered yet)
+    quality: float | None  # 0..1 face quality when seen; None: not recorded (faces kept before it was)
+
+
+@dataclass(frozen=True)
+class UnknownFilter:
+    """Which unknown faces a listing takes (every field unset: all of them).
+
+    Attributes:
+        sources: only faces seen by these cameras (empty: any).
+        since_s, until_s: only faces seen in [since_s, until_s) (Unix seconds).
+        cluster_id: only the faces of this cluster.
+        clustered: True: only faces in a cluster; False: only faces in none ("seen once"); None: both.
+    """
+
+    sources: tuple[str, ...] = ()
+    since_s: float | None = None
+    until_s: float | None = None
+    cluster_id: int | None = None
+    clustered: bool | None = None

@@ -24,7 +24,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 _KEY_CHECK = "template_key_check"  # meta key: present iff embeddings and thumbnails are encrypted
 _SCHEMA_VERSION = 1
-_ID_TABLES = ("collections", "people", "templates", "unknown_faces")  # ids never reused: AUTOINCREMENT
+_ID_TABLES = ("collections", "people", "templates", "unknown_faces", "negatives")  # ids never reused: AUTOINCREMENT
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS collections (
@@ -82,6 +82,35 @@ CREATE TABLE IF NOT EXISTS unknown_faces (
     cluster_id INTEGER
 );
 CREATE INDEX IF NOT EXISTS people_collection ON people(collection_id);
+-- "not this person" corrections (gallery/negatives.py): faces that are NOT person_id, encrypted like templates
+CREATE TABLE IF NOT EXISTS negatives (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    embedding BLOB NOT NULL,
+    embedding_next BLOB,
+    thumbnail BLOB,
+    template_id INTEGER,
+    distance REAL,
+    source TEXT NOT NULL DEFAULT '',
+    note TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS negatives_person ON negatives(person_id);
+-- per-collection match thresholds (gallery/thresholds.py): a target FPIR or an explicit distance
+CREATE TABLE IF NOT EXISTS collection_thresholds (
+    collection_id INTEGER PRIMARY KEY REFERENCES collections(id) ON DELETE CASCADE,
+    fpir REAL,
+    distance REAL,
+    source TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
+-- who was merged into whom (gallery/editing.py), ids only: kept_id always names a person that exists
+CREATE TABLE IF NOT EXISTS person_merges (
+    merged_id INTEGER PRIMARY KEY,
+    kept_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    merged_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS person_merges_kept ON person_merges(kept_id);
 """
 
 
@@ -206,9 +235,19 @@ class SqliteStore:
             self._cipher = self._unlock(key)
             with self._lock:  # stores made before ids were never reused: their tables are rebuilt, once
                 upgrade_to_autoincrement(self._db, _ID_TABLES)
+            self._add_unknown_listing()
         except BaseException:
             self._db.close()
             raise
+
+    def _add_unknown_listing(self) -> None:
+        """What the unknown-face library lists by (:mod:`~faceplane.gallery.unknown`): each face's quality (best
+        shots first) and indexes on cluster and time; added after the ids upgrade, which rebuilds the table."""
+        with self._tx(bump=False) as db:
+            if "quality" not in {r["name"] for r in db.execute("PRAGMA table_info(unknown_faces)")}:
+                db.execute("ALTER TABLE unknown_faces ADD COLUMN quality REAL")
+            db.execute("CREATE INDEX IF NOT EXISTS unknown_faces_cluster ON unknown_faces(cluster_id)")
+            db.execute("CREATE INDEX IF NOT EXISTS unknown_faces_seen ON unknown_faces(seen_at)")
 
     @staticmethod
     def _add_model_columns(db: sqlite3.Connection, model: str) -> None:
@@ -249,6 +288,12 @@ class SqliteStore:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+    def transaction(self, *, bump: bool = True) -> AbstractContextManager[sqlite3.Connection]:
+        """One write transaction for other modules of the gallery package (:mod:`~faceplane.gallery.editing`):
+        an error inside it rolls everything back; it bumps the generation when it commits unless ``bump`` is
+        False (a read, or a change no index or cached threshold depends on)."""
+        return self._tx(bump=bump)
 
     def _meta(self, key: str) -> str:
         with self._lock:
@@ -301,7 +346,7 @@ class SqliteStore:
                 if not cipher.matches(str(row[0])):
                     raise InvalidArgumentError(_wrong_key(self.path))
                 return
-            for table in ("templates", "unknown_faces"):
+            for table in ("templates", "unknown_faces", "negatives"):
                 last = 0
                 sql = f"SELECT id, embedding, thumbnail FROM {table} WHERE id > ? ORDER BY id LIMIT 1000"
                 while batch := db.execute(sql, (last,)).fetchall():
@@ -609,41 +654,88 @@ class SqliteStore:
     # -- unknown faces (for clustering) ----------------------------------------------------------------
 
     def add_unknown(
-        self, embeddings: npt.NDArray[np.float32], sources: Sequence[str], thumbnails: Sequence[bytes | None]
+        self,
+        embeddings: npt.NDArray[np.float32],
+        sources: Sequence[str],
+        thumbnails: Sequence[bytes | None],
+        qualities: Sequence[float | None] | None = None,
     ) -> list[int]:
-        """Keep faces that matched nobody, for clustering into recurring strangers."""
+        """Keep faces that matched nobody, for clustering into recurring strangers (``qualities``: 0..1 each)."""
         emb = np.asarray(embeddings, np.float32)
         if emb.ndim != 2 or emb.shape[1] != self.embedding_dim:
             raise InvalidArgumentError(f"embeddings must be (N, {self.embedding_dim}), got shape {emb.shape}")
+        quality = list(qualities) if qualities is not None else [None] * len(emb)
         ids: list[int] = []
         now = time.time()
         with self._tx() as db:
             fid = next_id(db, "unknown_faces") - 1  # see add_templates
-            for vec, src, thumb in zip(emb, sources, thumbnails, strict=True):
+            for vec, src, thumb, q in zip(emb, sources, thumbnails, quality, strict=True):
                 fid += 1
                 db.execute(
-                    "INSERT INTO unknown_faces (id, embedding, source, seen_at, thumbnail) VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO unknown_faces (id, embedding, source, seen_at, thumbnail, quality) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
                     (
                         fid,
                         _seal(self._cipher, "unknown_faces/embedding", fid, vec.astype("<f4").tobytes()),
                         src,
                         now,
                         _seal(self._cipher, "unknown_faces/thumbnail", fid, thumb),
+                        None if q is None or q != q else float(q),
                     ),
                 )
                 ids.append(fid)
         return ids
 
-    def unknown_faces(self, *, cluster_id: int | None = None) -> tuple[list[sqlite3.Row], npt.NDArray[np.float32]]:
-        """Rows (id, source, seen_at, cluster_id) and (N, D) embeddings of unknown faces."""
-        sql = "SELECT id, source, seen_at, cluster_id, embedding FROM unknown_faces"
-        rows = self._query(
-            sql + " WHERE cluster_id = ? ORDER BY id" if cluster_id is not None else sql + " ORDER BY id",
-            (cluster_id,) if cluster_id is not None else (),
-        )
+    def unknown_faces(
+        self,
+        *,
+        cluster_id: int | None = None,
+        face_ids: Sequence[int] | None = None,
+        after_id: int = 0,
+        clustered: bool | None = None,
+        limit: int | None = None,
+    ) -> tuple[list[sqlite3.Row], npt.NDArray[np.float32]]:
+        """Rows (id, source, seen_at, cluster_id) and (N, D) embeddings of unknown faces, by id.
+
+        Args:
+            cluster_id: only this cluster's faces. face_ids: only these faces (at most 900).
+            after_id: only ids above it. clustered: only faces in a cluster (True) or in none (False).
+            limit: the first this many (by id); a negative limit: the last ``-limit`` (the newest).
+        """
+        clauses, args = ["id > ?"], [int(after_id)]
+        if cluster_id is not None:
+            clauses.append("cluster_id = ?")
+            args.append(int(cluster_id))
+        if face_ids is not None:
+            ids = sorted({int(f) for f in face_ids})
+            if len(ids) > 900:  # SQLite's bound-parameter limit
+                raise InvalidArgumentError(f"at most 900 face ids at once, got {len(ids)}")
+            clauses.append(f"id IN ({','.join('?' * len(ids))})" if ids else "0")
+            args.extend(ids)
+        if clustered is not None:
+            clauses.append("cluster_id IS NOT NULL" if clustered else "cluster_id IS NULL")
+        sql = f"SELECT id, source, seen_at, cluster_id, embedding FROM unknown_faces WHERE {' AND '.join(clauses)}"
+        if limit is not None and limit < 0:
+            sql = f"SELECT * FROM ({sql} ORDER BY id DESC LIMIT {int(-limit)})"
+        sql += " ORDER BY id" + (f" LIMIT {int(limit)}" if limit is not None and limit >= 0 else "")
+        rows = self._query(sql, args)
         blobs = (_reveal(self._cipher, "unknown_faces/embedding", r["id"], r["embedding"]) for r in rows)
         emb = _embeddings(blobs, self.embedding_dim)
         return rows, emb.astype(np.float32)
+
+    def unknown_details(self, face_ids: Sequence[int]) -> dict[int, tuple[float | None, bytes | None]]:
+        """face id -> (quality when seen, the JPEG chip kept with it), for the ids that exist (None: not kept)."""
+        ids = sorted({int(f) for f in face_ids})
+        out: dict[int, tuple[float | None, bytes | None]] = {}
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            rows = self._query(
+                f"SELECT id, quality, thumbnail FROM unknown_faces WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+            for r in rows:
+                thumb = _reveal(self._cipher, "unknown_faces/thumbnail", r[0], r[2]) if r[2] is not None else None
+                out[int(r[0])] = (r[1], thumb)
+        return out
 
     def issue_cluster_ids(self, count: int) -> list[int]:
         """``count`` new unknown-face cluster ids, never issued before (a named or dismissed cluster's stays dead)."""

@@ -32,7 +32,20 @@ from ..pipeline import NoFaceError
 from ..services import Services
 from .metrics import install_metrics
 from .refused import audit_refusal
-from .routes import admin, cameras, events, faces, gallery, governance, liveness, models
+from .routes import (
+    admin,
+    cameras,
+    corrections,
+    events,
+    faces,
+    gallery,
+    governance,
+    imports,
+    liveness,
+    models,
+    people,
+    unknown,
+)
 from .security import VERIFY_PAGE, SecurityHeaders, fixed_headers
 
 __all__ = ["create_app"]
@@ -110,7 +123,8 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     app.add_middleware(SecurityHeaders)  # CSP, nosniff, framing, permissions (camera only on /verify)
-    for module in (faces, gallery, cameras, events, admin, liveness, governance, models):
+    routers = (faces, gallery, people, cameras, events, admin, liveness, governance, models, unknown, corrections)
+    for module in (*routers, imports):
         app.include_router(module.router, prefix="/api/v1", responses=_PROBLEMS)
     install_metrics(app, services)  # GET /metrics (Prometheus) and the HTTP latency middleware
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -14,11 +15,13 @@ from ..analytics import HourCount as HourlyCount
 from ..config import CameraConfig
 from ..errors import InvalidArgumentError
 from ..events import Event
+from ..gallery.editing import PersonChanges
 from ..gallery.records import Candidate, Collection, EnrollReport, Identification, Person
 from ..governance import ErasureReport
 from ..liveness.challenge import LOOK_AT_CAMERA, PROMPTS
 from ..liveness.sessions import LivenessStatus
 from ..models.store import ModelInfo
+from ..people import MergeReport, TemplateMove
 from ..retention import RetentionReport
 from ..services import CameraView, LiveDecision, ModelsInUse
 from ..types import Faces, Match
@@ -87,10 +90,19 @@ class CandidateOut(BaseModel):
     name: str
     collection: str
     distance: float
+    template_id: int | None = Field(None, description="the person's template nearest to the face (the match)")
+    excluded_by: int | None = Field(None, description="a 'not this person' correction that rules this person out")
 
     @classmethod
     def of(cls, c: Candidate) -> CandidateOut:
-        return cls(person_id=c.person_id, name=c.display_name, collection=c.collection, distance=round(c.distance, 4))
+        return cls(
+            person_id=c.person_id,
+            name=c.display_name,
+            collection=c.collection,
+            distance=round(c.distance, 4),
+            template_id=c.template_id,
+            excluded_by=c.excluded_by,
+        )
 
 
 class IdentifiedFace(BaseModel):
@@ -148,8 +160,11 @@ class PersonOut(BaseModel):
     templates: int
     consent_basis: str | None = Field(description="legal basis of holding the data")
     consent_source: str | None
+    consent_date: str | None = Field(default=None, description="when the consent or basis was recorded (ISO-8601)")
     purpose: str | None = Field(description="why the person is enrolled (watchlists)")
     expires_at: float | None = Field(description="Unix s when the entry is deleted (null: never)")
+    metadata: dict[str, Any] = Field(default_factory=dict, description="free JSON object kept with the person")
+    created_at: float | None = Field(default=None, description="Unix s of enrollment")
 
     @classmethod
     def of(cls, p: Person) -> PersonOut:
@@ -162,8 +177,11 @@ class PersonOut(BaseModel):
             templates=p.templates,
             consent_basis=(c.basis or None) if c else None,
             consent_source=(c.source or None) if c else None,
+            consent_date=(c.date or None) if c else None,
             purpose=(c.purpose or None) if c else None,
             expires_at=p.expires_at,
+            metadata=p.metadata,
+            created_at=p.created_at,
         )
 
 
@@ -174,6 +192,7 @@ class ErasureOut(BaseModel):
     events: int = Field(description="events naming them, with their snapshots")
     evidence_frames: int
     dry_run: bool = Field(description="true: nothing was deleted, these are what would be")
+    corrections: int = Field(0, description="'not this person' corrections that kept the face (erasure by photo)")
 
     @classmethod
     def of(cls, r: ErasureReport) -> ErasureOut:
@@ -198,6 +217,93 @@ class TemplateOut(BaseModel):
     quality: float | None = Field(description="0..1 at enrollment; null when enrolled from an embedding")
     created_at: float
     thumbnail_url: str
+
+
+# -- editing people (issue 17): PATCH /people/{id}, PATCH /templates/{id}, POST /people/{id}/merge --------------
+
+
+class PersonPatchIn(BaseModel):
+    """The fields to change; a field left out stays as it is, an optional one set to null is cleared."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200, description="display name (not null)")
+    external_id: str | None = Field(
+        default=None, max_length=200, description="your system's id (unique per collection)"
+    )
+    metadata: dict[str, Any] | None = Field(
+        default=None, description="replaces the whole object (at most 16 KB as JSON; not null: {} clears it)"
+    )
+    consent_basis: str | None = Field(default=None, max_length=100, description="legal basis, e.g. consent")
+    consent_source: str | None = Field(default=None, max_length=200, description="where it was given")
+    consent_date: str | None = Field(default=None, max_length=40, description="ISO-8601 date")
+    purpose: str | None = Field(default=None, max_length=500, description="why enrolled (watchlists: required)")
+    expires_at: datetime | None = Field(
+        default=None, description="ISO-8601 (no zone: UTC) or Unix s; the entry is deleted then (watchlists: required)"
+    )
+
+    @field_validator("name", "metadata", mode="before")
+    @classmethod
+    def _not_null(cls, value: object, info: ValidationInfo) -> object:
+        if value is None:
+            raise ValueError(f"{info.field_name} cannot be null")
+        return value
+
+    def changes(self) -> PersonChanges:
+        """The fields the request set, as the gallery takes them (times as Unix seconds)."""
+        given: dict[str, Any] = {k: getattr(self, k) for k in self.model_fields_set}
+        if "name" in given:
+            given["display_name"] = given.pop("name")
+        if (expiry := given.get("expires_at")) is not None:
+            given["expires_at"] = (expiry if expiry.tzinfo else expiry.replace(tzinfo=UTC)).timestamp()
+        return PersonChanges(**given)
+
+
+class TemplatePatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    person_id: int = Field(ge=1, le=2**63 - 1, description="the person the template now belongs to")
+
+
+class TemplateMoveOut(BaseModel):
+    id: int = Field(description="the template")
+    person_id: int = Field(description="its owner now")
+    from_person_id: int = Field(description="its owner before")
+    person: PersonOut
+    distance: float | None = Field(description="nearest distance to the new owner's other templates (null: none)")
+    threshold: float = Field(description="the same-person distance (calibrated FAR 1e-3) it is compared with")
+    looks_alike: bool | None = Field(description="distance <= threshold; false: check that the move is right")
+
+    @classmethod
+    def of(cls, m: TemplateMove) -> TemplateMoveOut:
+        return cls(
+            id=m.template_id,
+            person_id=m.person.id,
+            from_person_id=m.from_person_id,
+            person=PersonOut.of(m.person),
+            distance=None if m.distance is None else round(m.distance, 4),
+            threshold=round(m.threshold, 4),
+            looks_alike=m.looks_alike,
+        )
+
+
+class MergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    merge_person_id: int = Field(
+        ge=1, le=2**63 - 1, description="the person merged into this one: deleted once their templates and events moved"
+    )
+
+
+class MergeOut(BaseModel):
+    person: PersonOut = Field(description="the kept person, after the merge")
+    merged_person_id: int
+    templates: int = Field(description="templates moved to the kept person")
+    events: int = Field(description="events re-pointed to the kept person")
+
+    @classmethod
+    def of(cls, r: MergeReport) -> MergeOut:
+        return cls(person=PersonOut.of(r.person), merged_person_id=r.merged_id, templates=r.templates, events=r.events)
 
 
 class DwellOut(BaseModel):
@@ -253,6 +359,10 @@ class CameraIn(BaseModel):
     fixed: bool = True
     loop: bool = False
     realtime: bool = True
+    match_fpir: float | None = Field(
+        None, gt=0, lt=1, description="this camera's threshold as a target share of strangers named (0.01: 1 in 100)"
+    )
+    match_distance: float | None = Field(None, gt=0, le=2, description="or an explicit distance (not both)")
 
     @field_validator("lines", "zones")
     @classmethod
@@ -266,6 +376,8 @@ class CameraIn(BaseModel):
             CameraConfig.model_construct(**self.model_dump()).object_settings()
         except InvalidArgumentError as exc:
             raise ValueError(str(exc)) from None
+        if self.match_fpir is not None and self.match_distance is not None:
+            raise ValueError("set match_fpir or match_distance, not both")
         return self
 
 
@@ -291,6 +403,8 @@ class CameraOut(BaseModel):
     class_counts: dict[str, dict[str, dict[str, int]]] = Field(
         default_factory=dict, description="per line, per class: {'in': n, 'out': n}"
     )
+    match_fpir: float | None = Field(None, description="the camera's own threshold as a target FPIR, if set so")
+    match_distance: float | None = Field(None, description="the camera's own explicit distance, if set so")
 
     @classmethod
     def of(cls, v: CameraView) -> CameraOut:
@@ -312,6 +426,8 @@ class CameraOut(BaseModel):
             objects=list(objects.classes) if (objects := v.config.object_settings()) else [],
             object_tracks=su.object_tracks if su else {},
             class_counts=su.class_counts if su else {},
+            match_fpir=v.config.match_fpir,
+            match_distance=v.config.match_distance,
         )
 
 

@@ -36,6 +36,7 @@ from ..errors import InvalidArgumentError, NotFoundError
 from ..events import Event, EventBus
 from ..gallery.gallery import Gallery
 from ..gallery.records import Candidate, Identification
+from ..gallery.thresholds import MatchThreshold, effective_distance
 from ..geometry import box_iou
 from ..images import encode_jpeg
 from ..logs import camera_context
@@ -192,6 +193,7 @@ class _Camera:
         self.frame_faces = (np.zeros((0, 4), np.float32), np.zeros(0, np.int64))  # as _Shot.faces/face_tracks
         self.held_faces: deque[npt.NDArray[np.float32]] = deque(maxlen=REDACT_HOLD_FRAMES)  # (K, 4) hidden boxes
         self.episodes: dict[int, _Episode] = {}  # person id -> open watchlist alert
+        self.match: MatchThreshold | None = None  # the camera's own threshold (None: the gallery's)
         self.live_scene: Callable[[], npt.NDArray[np.uint8]] | None = None  # draws the latest analysed frame
         self.closed = False
         self.removing = False
@@ -281,6 +283,7 @@ class VideoEngine:
         objects: ObjectSettings | None = None,
         fixed_camera: bool = True,
         event_namespace: str | None = None,
+        match: MatchThreshold | None = None,
     ) -> None:
         """Add a camera.
 
@@ -296,6 +299,9 @@ class VideoEngine:
                 background (a poster, a coat stand) are dropped with a MOG2 background model.
             event_namespace: a UUID string that, with what happened, makes the events' ids (default: a new
                 one). A worker restarted with the same namespace on the same source reproduces the ids.
+            match: the camera's own match threshold, a target FPIR over everyone enrolled or a distance
+                (:mod:`faceplane.gallery.thresholds`): it replaces the gallery's default on this camera and caps
+                each collection's own. None: the gallery's thresholds.
 
         Raises:
             InvalidArgumentError: a duplicate camera id or a namespace that is not a UUID.
@@ -313,6 +319,7 @@ class VideoEngine:
         except ValueError:
             raise InvalidArgumentError(f"event_namespace must be a UUID, got {event_namespace!r}") from None
         cam.identities = TrackIdentities(self.policy)
+        cam.match = match
         with self._lock:
             if any(c.name == source.camera for c in self.cameras):
                 raise InvalidArgumentError(f"two cameras named {source.camera!r}; give each a distinct camera id")
@@ -520,7 +527,7 @@ class VideoEngine:
         embeddings = self.engine.embed_chips(chips)
         self.embed_latency.observe(time.perf_counter() - start)
         if self.gallery is not None and len(self.gallery.index):
-            results = self.gallery.search(embeddings, k=3)
+            results = self._camera_thresholds(shots, self.gallery.search(embeddings, k=3))
         else:
             results = [Identification([], 0.0) for _ in shots]
         for shot, emb, result in zip(shots, embeddings, results, strict=True):
@@ -535,6 +542,22 @@ class VideoEngine:
             self._update_alert(cam, shot, mem, after)
             if shot.final:
                 self._end_face_track(cam, shot.track_id, shot.frame)
+
+    def _camera_thresholds(self, shots: list[_Shot], results: list[Identification]) -> list[Identification]:
+        """Each shot's search held to its camera's own threshold, where it has one: it replaces the default
+        and caps every collection's own (:func:`~faceplane.gallery.thresholds.effective_distance`)."""
+        if self.gallery is None or all(s.camera.match is None for s in shots):
+            return results
+        people = self.gallery.store.count_people()  # a camera's FPIR is over everyone it searches
+        out = []
+        for shot, result in zip(shots, results, strict=True):
+            if shot.camera.match is None:
+                out.append(result)
+                continue
+            limit = shot.camera.match.distance_for(self.gallery.calibration, people)
+            own = {c: effective_distance(result.threshold, d, limit) for c, d in result.collection_thresholds.items()}
+            out.append(replace(result, threshold=limit, collection_thresholds=own))
+        return out
 
     def _update_alert(self, cam: _Camera, shot: _Shot, mem: _TrackMemory, person: Candidate | None) -> None:
         """Fold a track's (new) identity into the camera's alert episodes (one per watchlist person)."""
@@ -675,12 +698,12 @@ class VideoEngine:
             self._leave_episode(cam, mem.alert.person_id, tid, mem.last_t)
         if not mem.shots:
             return
-        _, chip, emb = max(mem.shots, key=lambda s: s[0])
+        quality, chip, emb = max(mem.shots, key=lambda s: s[0])
         person = state.person if state is not None else None
         if self.visitors.see(frame.wall_s, person.person_id if person else None, emb):
             self._simple_event("visitor.new", cam, tid, mem, person)
         if person is None and self.keep_unknown and self.gallery is not None:
-            self.gallery.add_unknown_embeddings(emb[None], chip[None], source=cam.name)
+            self.gallery.add_unknown_embeddings(emb[None], chip[None], source=cam.name, qualities=[float(quality)])
             self._simple_event("face.unknown", cam, tid, mem, None)
 
     def _simple_event(self, kind: str, cam: _Camera, tid: int, mem: _TrackMemory, who: Candidate | None) -> None:

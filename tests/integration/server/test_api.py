@@ -86,6 +86,21 @@ def _template_id(ctx: Ctx) -> int:
     return template.id
 
 
+def _move_template(ctx: Ctx) -> Call:
+    to = _person(Ctx(ctx.services, ctx.examples))  # another person, in another collection
+    return Call(f"/templates/{_template_id(ctx)}", {"json": {"person_id": to}})
+
+
+def _merge(ctx: Ctx) -> Call:
+    """Obama enrolled twice in one collection: the second merged into the first."""
+    jpeg = (ctx.examples / "obama_small.jpg").read_bytes()
+    first = _person(ctx)
+    name = ctx.services.person(first).collection
+    report = ctx.services.enroll(name, [jpeg], name="Obama (again)", person_id=None, consent=None)
+    assert report.person is not None
+    return Call(f"/people/{first}/merge", {"json": {"merge_person_id": report.person.id}})
+
+
 def _camera(ctx: Ctx) -> str:
     from faceplane.config import CameraConfig
 
@@ -175,11 +190,61 @@ def _clip(ctx: Ctx) -> Call:
     return Call(f"/liveness/sessions/{session_id}/clip", {"files": files, "data": {"nonce": nonce}})
 
 
+def _unknown_faces(ctx: Ctx, name: str, numbers: tuple[int, ...]) -> list[int]:
+    """Faces of an LFW person nobody enrolled, kept in the unknown pool (test_unknown_api.py tests what they do)."""
+    lfw = ctx.examples.parents[1] / "lfw-view1" / "images" / name
+    kept = [ctx.services.unknown.record((lfw / f"{name}_{n:04d}.jpg").read_bytes(), "roles").kept for n in numbers]
+    assert all(ids and ids[0] is not None for ids in kept), kept
+    return [int(ids[0]) for ids in kept]  # type: ignore[arg-type]
+
+
+def _unknown_cluster(ctx: Ctx) -> int:
+    faces = _unknown_faces(ctx, "Ricardo_Lagos", (1, 2))
+    ctx.services.unknown.clusterer.recluster()
+    rows, _ = ctx.services.gallery.store.unknown_faces(face_ids=faces)
+    (cluster,) = {r["cluster_id"] for r in rows}
+    return int(cluster)
+
+
+def _alert(ctx: Ctx) -> str:
+    """A watchlist alert naming Obama, with another photo of him as its snapshot (test_corrections_api.py)."""
+    from faceplane.events import Event
+
+    person = ctx.services.person(_person(ctx))
+    event = Event.new("watchlist.start", camera="roles", t_s=0.0, track_id=1, person_id=person.id,
+                      person_name=person.display_name, collection=person.collection, distance=0.5)  # fmt: skip
+    assert ctx.services.events.add(event, (ctx.examples / "obama2.jpg").read_bytes()) is not None
+    return event.id
+
+
+def _correction(ctx: Ctx) -> int:
+    photo = (ctx.examples / "obama2.jpg").read_bytes()
+    return ctx.services.matching.correct_photo(_person(ctx), photo).correction.id
+
+
 def _evidence(ctx: Ctx) -> Call:
     admin = ctx.services.accounts.authenticate_key(DEV_ADMIN_KEY)
     assert admin is not None
     decision = ctx.services.verify_live(admin, _decided_session(ctx), _person(ctx))
     return Call(f"/liveness/evidence/{decision.evidence[0]}")
+
+
+def _photo_zip(ctx: Ctx) -> bytes:
+    """A zip of one person's folder with one photo (test_imports_api.py imports real ones)."""
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("Barack_Obama/obama_small.jpg", (ctx.examples / "obama_small.jpg").read_bytes())
+    return buf.getvalue()
+
+
+def _import(ctx: Ctx) -> int:
+    job, _ = ctx.services.imports.create(
+        io.BytesIO(_photo_zip(ctx)), filename="p.zip", collection=_collection(ctx), consent=None, expires_at=None,
+        actor="test", role="operator",
+    )  # fmt: skip
+    return job.id
 
 
 @dataclass(frozen=True)
@@ -237,6 +302,10 @@ ROUTES = [
     Route("GET", "/people/1/templates", "viewer", lambda c: Call(f"/people/{_person(c)}/templates")),
     Route("GET", "/templates/1/thumbnail.jpg", "viewer", lambda c: Call(f"/templates/{_template_id(c)}/thumbnail.jpg")),
     Route("DELETE", "/templates/1", "operator", lambda c: Call(f"/templates/{_template_id(c)}")),
+    # editing people (test_people_api.py tests what they do)
+    Route("PATCH", "/people/1", "operator", lambda c: Call(f"/people/{_person(c)}", {"json": {"name": "B. Obama"}})),
+    Route("PATCH", "/templates/1", "operator", _move_template),
+    Route("POST", "/people/1/merge", "operator", _merge),
     Route("GET", "/cameras", "viewer"),
     Route("POST", "/cameras", "operator", _new_camera),
     Route("GET", "/cameras/x", "viewer", _with_camera("")),
@@ -286,6 +355,79 @@ ROUTES = [
         lambda c: Call("/erasure/by-photo?dry_run=true", {"files": _photo(c)}),
     ),
     Route("POST", "/retention/run", "admin"),
+    # the unknown-face library (test_unknown_api.py tests what they do)
+    Route("GET", "/unknown-faces", "viewer"),
+    Route("POST", "/unknown-faces", "operator", lambda c: Call("/unknown-faces", {"files": _photo(c)})),
+    Route(
+        "GET",
+        "/unknown-faces/1/thumbnail.jpg",
+        "viewer",
+        lambda c: Call(f"/unknown-faces/{_unknown_faces(c, 'Hans_Blix', (2,))[0]}/thumbnail.jpg"),
+    ),
+    Route("GET", "/unknown-clusters", "viewer"),
+    Route(
+        "POST",
+        "/unknown-clusters/1/name",
+        "operator",
+        lambda c: Call(
+            f"/unknown-clusters/{_unknown_cluster(c)}/name",
+            {"json": {"collection": _collection(c), "display_name": "Ricardo Lagos"}},
+        ),
+    ),
+    Route(
+        "POST",
+        "/unknown-faces/assign",
+        "operator",
+        lambda c: Call(
+            "/unknown-faces/assign",
+            {"json": {"person_id": _person(c), "face_ids": _unknown_faces(c, "Jennifer_Lopez", (3,))}},
+        ),
+    ),
+    Route(
+        "POST",
+        "/unknown-faces/dismiss",
+        "operator",
+        lambda c: Call("/unknown-faces/dismiss", {"json": {"face_ids": _unknown_faces(c, "Tang_Jiaxuan", (1,))}}),
+    ),
+    # corrections and thresholds (test_corrections_api.py tests what they do)
+    Route(
+        "POST",
+        "/alerts/0123456789abcdef0123456789abcdef/not-this-person",
+        "operator",
+        lambda c: Call(f"/alerts/{_alert(c)}/not-this-person", {"json": {"note": "not him"}}),
+    ),
+    Route(
+        "POST",
+        "/people/1/not-this-person",
+        "operator",
+        lambda c: Call(f"/people/{_person(c)}/not-this-person", {"files": upload(c.examples / "obama2.jpg")}),
+    ),
+    Route("GET", "/people/1/corrections", "viewer", lambda c: Call(f"/people/{_person(c)}/corrections")),
+    Route("DELETE", "/corrections/1", "operator", lambda c: Call(f"/corrections/{_correction(c)}")),
+    Route(
+        "GET", "/corrections/1/thumbnail.jpg", "viewer", lambda c: Call(f"/corrections/{_correction(c)}/thumbnail.jpg")
+    ),
+    Route("GET", "/thresholds", "viewer"),
+    Route("GET", "/thresholds/preview", "viewer", lambda c: Call("/thresholds/preview?fpir=0.01")),
+    Route(
+        "PUT",
+        "/collections/x/threshold",
+        "operator",
+        lambda c: Call(f"/collections/{_collection(c)}/threshold", {"json": {"fpir": 0.001}}),
+    ),
+    # bulk imports (test_imports_api.py tests what they do)
+    Route(
+        "POST",
+        "/imports",
+        "operator",
+        lambda c: Call(
+            "/imports",
+            {"files": {"archive": ("p.zip", _photo_zip(c), "application/zip")}, "data": {"collection": _collection(c)}},
+        ),
+    ),
+    Route("GET", "/imports", "operator"),
+    Route("GET", "/imports/1", "operator", lambda c: Call(f"/imports/{_import(c)}")),
+    Route("POST", "/imports/1/resume", "operator", lambda c: Call(f"/imports/{_import(c)}/resume")),
 ]
 PUBLIC = [("GET", "/health"), ("POST", "/auth/login"), ("POST", "/auth/logout"), ("GET", "/openapi.json")]
 BELOW = [(route, role) for route in ROUTES for role in ROLES[: ROLES.index(route.role)]]
@@ -308,6 +450,11 @@ def _template(path: str) -> str:
         "keys": "key_id",
         "users": "username",
         "templates": "template_id",
+        "unknown-faces": "face_id",
+        "unknown-clusters": "cluster_id",
+        "alerts": "event_id",
+        "corrections": "correction_id",
+        "imports": "import_id",
     }
     parts = path.strip("/").split("/")
     if parts[0] == "snapshots":
@@ -316,7 +463,7 @@ def _template(path: str) -> str:
         return "/liveness/evidence/{path}"
     if parts[:2] == ["liveness", "sessions"] and len(parts) > 2:
         parts[2] = "{session_id}"
-    if len(parts) > 1 and parts[0] in names:
+    if len(parts) > 1 and parts[0] in names and parts[1] not in ("assign", "dismiss"):
         parts[1] = "{" + names[parts[0]] + "}"
     return "/" + "/".join(parts)
 

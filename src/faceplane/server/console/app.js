@@ -2,6 +2,7 @@
 
 import { alertsView, liveView } from "./live.js";
 import { peopleView } from "./people.js";
+import { unknownView } from "./unknown.js";
 import { analyticsView, auditView, keysView } from "./admin.js";
 import { verifyView } from "./verify.js";
 import {
@@ -12,6 +13,7 @@ const VIEWS = {
   live: { label: "Live", icon: "live", role: "viewer", view: liveView },
   alerts: { label: "Alerts", icon: "alerts", role: "viewer", view: alertsView },
   people: { label: "People", icon: "people", role: "viewer", view: peopleView },
+  unknown: { label: "Unknown faces", icon: "unknown", role: "viewer", view: unknownView },
   analytics: { label: "Analytics", icon: "analytics", role: "viewer", view: analyticsView },
   verify: { label: "Verify", icon: "shield", role: "operator", view: verifyView },
   audit: { label: "Audit", icon: "audit", role: "admin", view: auditView },

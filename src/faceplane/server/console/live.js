@@ -6,6 +6,7 @@ import {
   toast,
 } from "./lib.js";
 import { classBadge, classFilter, objectFields } from "./objects.js";
+import { cameraThreshold, notThisPerson } from "./thresholds.js";
 
 const FRAME_MS = 500;
 const STATUS_MS = 2000;
@@ -188,6 +189,7 @@ export const liveView = (() => {
   function addCameraDialog() {
     const field = (label, input, hint) => h("label", label, input, hint ? h("small.muted", hint) : null);
     const objects = objectFields();
+    const threshold = cameraThreshold();
     const form = h("form.dialog-form#camera-form", { method: "dialog" },
       h("header.dialog-head", h("h2", "Add camera"),
         h("button.btn.icon-btn", { type: "button", title: "Close", onclick: () => dialog.close() }, icon("x"))),
@@ -203,6 +205,7 @@ export const liveView = (() => {
           h("textarea#cam-zones", { name: "zones", rows: 2, placeholder: "entrance=0,0,0.5,0,0.5,1,0,1" }),
           h("small.muted", "One per line: [name=]x1,y1,x2,y2,x3,y3,… (polygon); ;classes=car;dwell=600 alerts on a car parked 10 min")),
         objects.el,
+        threshold.el,
         h("label.check", h("input#cam-loop", { name: "loop", type: "checkbox" }), "Loop the file (demo / test sources)")),
       h("footer.dialog-foot",
         h("button.btn.ghost", { type: "button", onclick: () => dialog.close() }, "Cancel"),
@@ -219,6 +222,7 @@ export const liveView = (() => {
         zones: lines($("#cam-zones", form).value),
         loop: $("#cam-loop", form).checked,
         ...objects.values(),
+        ...threshold.values(),
       };
       busy($("#cam-submit", form), async () => {
         await api("/cameras", { method: "POST", json: body });
@@ -226,6 +230,7 @@ export const liveView = (() => {
         dialog.close();
         form.reset();
         objects.sync();
+        threshold.reset();
         await refresh();
       });
     });
@@ -373,6 +378,9 @@ export const alertsView = (() => {
         row("Collection", e.collection), row("Distance", e.distance != null ? e.distance.toFixed(4) : null),
         row("Direction", e.direction), row("Dwell", e.dwell_s != null ? `${e.dwell_s.toFixed(1)} s` : null),
         row("Box", e.box ? e.box.map((v) => Math.round(v)).join(", ") : null), row("Event id", e.id))));
+    const correction = h("div.correction#alert-correction");
+    const button = notThisPerson(e, correction);
+    if (button) detail.append(h("div.alert-actions", button), correction);
   }
 
   on("event", (e) => {

@@ -1,7 +1,11 @@
 // People: collections (with the watchlist switch), the people of one collection, enrollment by
 // dragging photos onto a drop zone, and the enrollment report (rejected photos, likely duplicates).
+// #/people/<id> shows one person's page instead (person.js).
 
 import { $, api, badge, busy, can, clear, fmtNum, guard, h, icon, toast } from "./lib.js";
+import { personPage } from "./person.js";
+import { importPanel } from "./imports.js";
+import { collectionThreshold } from "./thresholds.js";
 
 export const peopleView = (() => {
   let collList, peoplePanel, selected = null;
@@ -9,6 +13,7 @@ export const peopleView = (() => {
   let collections = [];
   let panelFor; // the collection the people panel shows (undefined: not built)
   let watchBadge, peopleRows;
+  let listLayout, personBox, routed = null; // the list, one person's page, the hash last shown
 
   function init(section) {
     collList = h("ul.coll-list#collections");
@@ -19,17 +24,34 @@ export const peopleView = (() => {
         h("button.btn.primary#collection-create", { type: "submit" }, icon("plus"), "Create"))
       : null;
     peoplePanel = h("div.people-panel#people-panel");
-    clear(section, h("div.people-layout",
+    listLayout = h("div.people-layout",
       h("div.panel.coll-panel",
         h("div.panel-head", h("h2", "Collections"), h("span.muted.small", "watchlists raise alerts")),
         createForm, collList),
-      peoplePanel));
+      peoplePanel);
+    personBox = h("div.person-page#person-page", { hidden: true });
+    clear(section, listLayout, personBox);
     renderPeoplePanel();
+    // app.js routes between views; between the list and a person page (same view) the hash changes here
+    window.addEventListener("hashchange", () => !section.hidden && location.hash !== routed && route());
   }
 
   function show(actions) {
-    actions.append(h("button.btn.ghost", { title: "Refresh", onclick: () => loadCollections() }, icon("refresh")));
-    loadCollections();
+    actions.append(h("button.btn.ghost", { title: "Refresh", onclick: () => route() }, icon("refresh")));
+    route();
+  }
+
+  function route() {
+    routed = location.hash;
+    const id = (location.hash.match(/^#\/people\/(\d+)/) || [])[1];
+    listLayout.hidden = !!id;
+    personBox.hidden = !id;
+    if (id) {
+      clear(personBox, h("div.muted", "Loading…"));
+      personPage(personBox, Number(id), { onPerson: (p) => { selected = p.collection; } });
+    } else {
+      loadCollections();
+    }
   }
 
   async function loadCollections() {
@@ -123,11 +145,13 @@ export const peopleView = (() => {
     clear(peoplePanel,
       h("div.panel",
         h("div.panel-head", h("h2", "People in ", h("span.accent", selected)), watchBadge),
+        collectionThreshold(selected),
         h("div.table-wrap", h("table.table.people-table",
           h("thead", h("tr", h("th", "ID"), h("th", "Name"), h("th", "External id"), h("th.num", "Templates"),
             h("th", "Consent"), h("th", "Expires"), h("th", ""))),
           table))),
-      can("operator") ? enrollPanel() : null);
+      can("operator") ? enrollPanel() : null,
+      can("operator") ? importPanel(selected, { watched: watched(), onDone: () => loadCollections() }) : null);
     loadPeople(table);
   }
 
@@ -140,7 +164,8 @@ export const peopleView = (() => {
         people.map((p) => h("option", { value: String(p.id) }, `#${p.id} ${p.name}`)));
     }
     clear(tbody, people.length ? people.map((p) => h("tr", { dataset: { person: p.id } },
-      h("td.mono", `#${p.id}`), h("td", h("strong", p.name)), h("td.muted", p.external_id || "—"),
+      h("td.mono", `#${p.id}`), h("td", h("a.person-link", { href: `#/people/${p.id}`, title: "Open the person's page" },
+        h("strong", p.name))), h("td.muted", p.external_id || "—"),
       h("td.num", String(p.templates)), h("td.muted", p.consent_basis || "—"),
       h("td.muted", { title: p.purpose || "" }, p.expires_at ? new Date(p.expires_at * 1000).toISOString().slice(0, 10) : "—"),
       h("td.actions", can("operator")

@@ -1,0 +1,116 @@
+"""Bulk imports: a zip of photos, one folder per person (``Person_Name/photo.jpg``), enrolled in the background
+through the enrollment quality gate and policy, with a report of what was refused and why (:mod:`faceplane.imports`).
+
+Operators may import, as they may enroll; the reports name people and files, so they are the operators' too.
+The audit log gets one row when a job starts or is resumed (here) and one when it ends (the service's), never
+one per file. A too-large upload or archive is a 413, an archive that is not a safe zip of photos a 422.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from ...gallery.records import Consent
+from ..deps import MAX_INT64, Operator, ServicesDep, client_ip
+from ..schemas_imports import ImportJobOut, ImportReportOut
+
+router = APIRouter(tags=["imports"])
+
+ImportId = Annotated[int, Path(ge=1, le=MAX_INT64)]
+Outcome = Literal["pending", "enrolled", "refused", "duplicate", "skipped"]
+_NOT_ENROLLED: tuple[Outcome, ...] = ("refused", "duplicate", "skipped")
+
+
+@router.post(
+    "/imports",
+    response_model=ImportJobOut,
+    status_code=201,
+    summary="Import a zip of photos (Person_Name/photo.jpg) into a collection, in the background",
+    responses={200: {"model": ImportJobOut, "description": "this archive's import into this collection, not done"}},
+)
+async def create_import(
+    request: Request,
+    response: Response,
+    who: Operator,
+    services: ServicesDep,
+    archive: Annotated[UploadFile, File(description="a zip: one folder per person, named after them")],
+    collection: Annotated[str, Form(min_length=1, max_length=64, description="an existing collection")],
+    consent_basis: Annotated[str | None, Form(max_length=100, description="legal basis, for every new person")] = None,
+    consent_source: Annotated[str | None, Form(max_length=200, description="where it was given")] = None,
+    consent_date: Annotated[str | None, Form(max_length=40, description="ISO-8601 date")] = None,
+    purpose: Annotated[str | None, Form(max_length=500, description="why enrolled (watchlists: required)")] = None,
+    expires_at: Annotated[
+        datetime | None, Form(description="ISO-8601; new people are deleted then (watchlists: required)")
+    ] = None,
+) -> ImportJobOut:
+    consent = None
+    if consent_basis or purpose:
+        consent = Consent(
+            basis=consent_basis or "", source=consent_source or "", date=consent_date or "", purpose=purpose or ""
+        )
+    expiry = None
+    if expires_at is not None:  # a time without a zone is UTC
+        expiry = (expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)).timestamp()
+    job, created = await run_in_threadpool(
+        services.imports.create, archive.file, filename=archive.filename or "upload.zip", collection=collection,
+        consent=consent, expires_at=expiry, actor=who.name, role=who.role,
+    )  # fmt: skip
+    response.status_code = 201 if created else 200
+    services.record(
+        who, "import.start" if created else "import.resume", target=collection, ip=client_ip(request),
+        status=response.status_code, job=job.id, files=job.counts.total, pending=job.counts.pending,
+    )  # fmt: skip
+    return ImportJobOut.of(job)
+
+
+@router.get("/imports", response_model=list[ImportJobOut], summary="Imports, newest first")
+def list_imports(
+    who: Operator,
+    services: ServicesDep,
+    collection: Annotated[str | None, Query(max_length=64, description="only imports into this collection")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
+) -> list[ImportJobOut]:
+    return [ImportJobOut.of(j) for j in services.imports.jobs(collection=collection, limit=limit, offset=offset)]
+
+
+@router.get(
+    "/imports/{import_id}",
+    response_model=ImportReportOut,
+    summary="An import's progress and report: each file enrolled as whom, or refused and why",
+)
+def get_import(
+    import_id: ImportId,
+    who: Operator,
+    services: ServicesDep,
+    outcome: Annotated[list[Outcome] | None, Query(description="only files with these outcomes")] = None,
+    limit: Annotated[int, Query(ge=0, le=10_000, description="files listed at most")] = 1000,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
+) -> ImportReportOut:
+    job = services.imports.job(import_id)
+    wanted: list[Literal["pending", "enrolling", "enrolled", "refused", "duplicate", "skipped"]] = list(outcome or [])
+    if "pending" in wanted:
+        wanted.append("enrolling")  # shown as pending
+    files = services.imports.files(import_id, outcomes=wanted, limit=limit, offset=offset) if limit else []
+    refusals = services.imports.files(import_id, outcomes=_NOT_ENROLLED)
+    warned = services.imports.files(import_id, outcomes=["enrolled"], with_reasons=True, limit=limit)
+    return ImportReportOut.report(job, files, refusals, warned)
+
+
+@router.post(
+    "/imports/{import_id}/resume",
+    response_model=ImportJobOut,
+    summary="Carry on with a failed import where it stopped (a queued, running or done one is left as it is)",
+)
+def resume_import(import_id: ImportId, request: Request, who: Operator, services: ServicesDep) -> ImportJobOut:
+    before = services.imports.job(import_id).status
+    job = services.imports.resume(import_id)
+    services.record(
+        who, "import.resume", target=job.collection, ip=client_ip(request), job=job.id, was=before,
+        pending=job.counts.pending,
+    )  # fmt: skip
+    return ImportJobOut.of(job)
