@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,9 +82,18 @@ def check_enrollment(
 class Eraser:
     """Erases people everywhere (see the module docstring)."""
 
-    def __init__(self, *, gallery: Gallery, events: EventStore, audit: AuditLog, evidence_dir: Path) -> None:
+    def __init__(
+        self,
+        *,
+        gallery: Gallery,
+        events: EventStore,
+        audit: AuditLog,
+        evidence_dir: Path,
+        forget: Sequence[Callable[[Sequence[int]], int]] = (),
+    ) -> None:
         self.gallery = gallery
         self.events = events
+        self.forget = list(forget)  # other stores that name people (import reports): called with the erased ids
         self.audit = audit
         self.evidence_dir = evidence_dir
 
@@ -126,6 +136,8 @@ class Eraser:
         templates = self.gallery.remove_person(person_id)
         self.gallery.remove_unknown(sorted(unknown))
         events = sum(self.events.delete(person_id=p) for p in (person_id, *merged))
+        for forget in self.forget:
+            forget([person_id, *merged])
         return templates, unknown, events, self._erase_evidence({person_id, *merged})
 
     def _erase_from_other_snapshots(self, person_id: int, embeddings: npt.NDArray[np.float32]) -> int:

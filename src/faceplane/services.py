@@ -180,6 +180,7 @@ class Services:
         self.imports: ImportService = import_service_for(  # zips of photos (faceplane.imports, routes/imports.py)
             gallery, settings, enroll=self.enroll, is_watchlist=self.video.watchlists.__contains__, audit=audit
         )
+        self.eraser.forget.append(self.imports.store.forget_people)  # import reports name people by folder
 
     # -- life cycle -------------------------------------------------------------------------------
     def start(self) -> None:

@@ -202,6 +202,26 @@ class ImportStore:
                 self._db.execute("ROLLBACK")
                 raise
 
+    def forget_people(self, person_ids: Sequence[int]) -> int:
+        """Erasure: blank the file and folder names of every report row of these people, and of the rows of
+        the same job under the same folder name (their refused photos). Returns the rows blanked."""
+        ids = [int(i) for i in person_ids]
+        if not ids:
+            return 0
+        marks = ",".join("?" * len(ids))
+        named = self._rows(f"SELECT DISTINCT job_id, person FROM files WHERE person_id IN ({marks})", ids)
+        before = self._rows("SELECT COUNT(*) AS n FROM files WHERE person = '(erased)'")[0]["n"]
+        statements: list[tuple[str, Sequence[object]]] = [
+            ("UPDATE files SET person = '(erased)', member = '(erased)' WHERE job_id = ? AND person = ?",
+             (r["job_id"], r["person"]))
+            for r in named
+        ]  # fmt: skip
+        statements.append(
+            (f"UPDATE files SET person = '(erased)', member = '(erased)' WHERE person_id IN ({marks})", ids)
+        )
+        self._write(statements)
+        return int(self._rows("SELECT COUNT(*) AS n FROM files WHERE person = '(erased)'")[0]["n"] - before)
+
     def _rows(self, sql: str, args: Sequence[object] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._db.execute(sql, tuple(args)).fetchall()

@@ -111,6 +111,21 @@ def test_the_same_zip_again_enrolls_nothing_twice(client, operator, photo_zip):
     assert sorted(p["templates"] for p in people) == [3, 3, 3, 3]
 
 
+def test_erasing_a_person_blanks_their_names_in_import_reports(client, services: Services, operator, photo_zip):
+    services.create_collection("erase")
+    job = post_zip(client, operator, photo_zip.path.read_bytes(), collection="erase").json()
+    report = wait_done(client, operator, job["id"])
+    name = next(iter(photo_zip.holdout))
+    theirs = [f for f in report["files"] if f["person"] == name]
+    assert theirs and any(f["person_id"] for f in theirs)
+    person_id = next(f["person_id"] for f in theirs if f["person_id"])
+    assert client.delete(f"{API}/people/{person_id}", headers=operator).status_code == 200
+    after = wait_done(client, operator, job["id"])
+    assert not [f for f in after["files"] if f["person"] == name or name.replace(" ", "_") in f["file"]]
+    assert sum(f["person"] == "(erased)" for f in after["files"]) == len(theirs)
+    assert [f for f in after["files"] if f["person"] not in (name, "(erased)")]  # the others' rows are kept
+
+
 def _zip(members: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
