@@ -6,19 +6,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .accounts import AccountStore
-from .alert_routing import AlertRoute, RoutedMqtt, RoutedWebhook
 from .audit import AuditLog
 from .config import Settings
 from .events import Broadcaster, EventBus, EventStore
+from .events.routing import AlertRoute, RoutedMqtt, RoutedWebhook
+from .events.webhooks import WebhookSink
 from .gallery.crypto import parse_template_key
 from .gallery.gallery import Gallery
 from .services import Services
 from .video.analyzer import AnalyzerSettings, LocalAnalyzer, ProcessAnalyzer
 from .video.engine import VideoEngine
-from .webhooks import WebhookSink
 
 if TYPE_CHECKING:
-    from .mqtt import MqttSink
+    from .events.mqtt import MqttSink
 
 __all__ = ["build_services"]
 
@@ -67,7 +67,7 @@ def build_services(settings: Settings) -> Services:
         RoutedWebhook(sink, hook.name, routes) for sink, hook in zip(webhooks, settings.webhooks, strict=True)
     ]
     if settings.mqtt is not None:
-        from .mqtt import MqttSink
+        from .events.mqtt import MqttSink
 
         m = settings.mqtt
         password = m.password.get_secret_value() if m.password else None

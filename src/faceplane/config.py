@@ -231,7 +231,7 @@ def _denied_hosts() -> tuple[str, ...]:
 
 
 class WebhookConfig(BaseModel):
-    """A receiver of events (signed POSTs; see :mod:`faceplane.webhooks`)."""
+    """A receiver of events (signed POSTs; see :mod:`faceplane.events.webhooks`)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -311,7 +311,7 @@ class EnrollmentGateConfig(BaseModel):
 
 
 class MqttConfig(BaseModel):
-    """An MQTT broker that receives every event (see :mod:`faceplane.mqtt`; needs faceplane[mqtt])."""
+    """An MQTT broker that receives every event (see :mod:`faceplane.events.mqtt`; needs faceplane[mqtt])."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .events import Event
+from .events.webhooks import WebhookSink
 from .services import CameraView, Services
 from .timings import LatencySnapshot
 from .video.sources import SourceState
-from .webhooks import WebhookSink
 
 __all__ = ["CameraStats", "CollectionSize", "EventCounter", "Telemetry", "TelemetrySnapshot", "WebhookStats"]
 

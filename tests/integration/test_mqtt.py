@@ -13,7 +13,7 @@ import pytest
 
 from faceplane.errors import InvalidArgumentError
 from faceplane.events import Event, EventBus
-from faceplane.mqtt import MqttSink
+from faceplane.events.mqtt import MqttSink
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -71,7 +71,7 @@ def test_a_watchlist_routed_to_its_own_topic(broker):
     """[collections.vip] mqtt_topics = ["alarm/vip"]: vip's alerts go there instead; other events as before."""
     import paho.mqtt.client as mqtt
 
-    from faceplane.alert_routing import AlertRoute, RoutedMqtt
+    from faceplane.events.routing import AlertRoute, RoutedMqtt
 
     got: list[tuple[str, str]] = []
     subscribed = threading.Event()

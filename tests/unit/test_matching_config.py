@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from faceplane.alert_routing import AlertRoute
 from faceplane.bootstrap import _alert_routes
 from faceplane.config import CameraConfig, Settings, load_settings
 from faceplane.errors import InvalidArgumentError
+from faceplane.events.routing import AlertRoute
 from faceplane.gallery.gallery import QualityGate
 from faceplane.gallery.thresholds import MatchThreshold
 

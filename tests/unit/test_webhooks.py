@@ -15,7 +15,7 @@ import pytest
 
 from faceplane.errors import InvalidArgumentError
 from faceplane.events import Event
-from faceplane.webhooks import WebhookSink, sign
+from faceplane.events.webhooks import WebhookSink, sign
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -128,7 +128,7 @@ def test_closing_keeps_undelivered_events_as_dead_letters(tmp_path):
 
 def test_a_watchlist_routed_to_one_webhook_skips_the_others(receiver):
     """[collections.vip] webhooks = ["desk"]: vip's alerts go to "desk" only; other events to every webhook."""
-    from faceplane.alert_routing import AlertRoute, RoutedWebhook
+    from faceplane.events.routing import AlertRoute, RoutedWebhook
 
     url, rx = receiver
     routes = {"vip": AlertRoute(webhooks=("desk",))}

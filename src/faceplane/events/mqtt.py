@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .errors import InvalidArgumentError
-from .events import Event, safe_name
+from ..errors import InvalidArgumentError
+from .event import Event, safe_name
 
 __all__ = ["MqttSink"]
 
@@ -64,7 +64,7 @@ class MqttSink:
         self.publish(self.topic(event), event)
 
     def publish(self, topic: str, event: Event) -> None:
-        """Publish one event to ``topic`` (a watchlist's own topic: :mod:`faceplane.alert_routing`)."""
+        """Publish one event to ``topic`` (a watchlist's own topic: :mod:`faceplane.events.routing`)."""
         info = self._client.publish(topic, event.to_json(), qos=1)
         if info.rc not in (0, 4):  # 4 = MQTT_ERR_NO_CONN: queued until the broker is back
             log.warning("MQTT publish of %s failed with code %s", event.id, info.rc)

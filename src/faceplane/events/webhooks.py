@@ -27,8 +27,8 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import InvalidArgumentError
-from .events import Event
+from ..errors import InvalidArgumentError
+from .event import Event
 
 __all__ = ["WebhookSink", "sign"]
 

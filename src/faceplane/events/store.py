@@ -1,184 +1,35 @@
-"""Events from the video engine, where they go, and where they are kept.
+"""Where events are kept: :class:`EventStore`, one SQLite file and a folder of JPEG snapshots.
 
-An :class:`Event` is one thing worth telling: a watchlist person appeared (``watchlist.start``), was
-seen better (``watchlist.update``) or left (``watchlist.end``); a track crossed a line
-(``line.crossed``, with ``direction``); entered or left a zone (``zone.enter``, ``zone.exit`` with
-``dwell_s``) or stayed in one longer than its threshold (``zone.dwell``, once per track); a new
-unique visitor (``visitor.new``); an unknown face kept for clustering (``face.unknown``). Events of
-object tracks (people, cars...) name the track's class (``object_class``, ``"class"`` in JSON).
-
-:class:`EventBus` publishes each event to the :class:`EventStore` first (SQLite row + JPEG snapshot
-on disk, so the event a sink sees already names its snapshot) and then to every other sink
-(:class:`JsonlSink` for the CLI, :class:`MemorySink` for tests; the server adds SSE and webhooks).
+Rows are written after their snapshot file, deleted before theirs, and queried newest first with the
+filters the REST API, analytics, retention and erasure need. The webhook dead letters
+(:mod:`faceplane.events.webhooks`) share the file, so deleting an event deletes its dead letters too.
 
 Example:
-    >>> bus = EventBus([MemorySink()])
-    >>> bus.publish(Event.new("line.crossed", camera="door", t_s=1.0, track_id=3, rule="in", direction="in")).kind
-    'line.crossed'
+    >>> import tempfile
+    >>> store = EventStore(tempfile.mkdtemp())
+    >>> store.add(Event.new("visitor.new", camera="door", t_s=0.0, track_id=1)).kind
+    'visitor.new'
+    >>> store.close()
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
-import queue
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import IO, Protocol
 
-from .errors import InvalidArgumentError, NotFoundError
+from ..errors import InvalidArgumentError, NotFoundError
+from .event import Event, safe_name
 
-__all__ = [
-    "EVENT_KINDS",
-    "Broadcaster",
-    "Event",
-    "EventBus",
-    "EventSink",
-    "EventStore",
-    "JsonlSink",
-    "MemorySink",
-    "safe_name",
-]
+__all__ = ["EventStore"]
 
 log = logging.getLogger(__name__)
-
-EVENT_KINDS = (
-    "watchlist.start",
-    "watchlist.update",
-    "watchlist.end",
-    "line.crossed",
-    "zone.enter",
-    "zone.exit",
-    "zone.dwell",
-    "visitor.new",
-    "face.unknown",
-)
-
-
-@dataclass(frozen=True)
-class Event:
-    """One event. Fields that do not apply to a kind are None.
-
-    Attributes:
-        id: unique id (32 hex digits).
-        kind: one of :data:`EVENT_KINDS`.
-        camera: camera id.
-        t_s: seconds on the camera's timeline (media time for files).
-        wall_s: Unix time the event was made.
-        track_id: the track it concerns (per camera).
-        rule: the line, zone or watchlist collection that fired.
-        person_id, person_name, collection, distance: the recognised person (watchlist events).
-        direction: ``"in"`` or ``"out"`` (line crossings).
-        dwell_s: time inside (zone exits, watchlist ends: time on camera).
-        box: ``x1, y1, x2, y2`` pixels of the face or person when the event fired.
-        snapshot: snapshot path relative to the store's directory, when one was kept.
-        object_class: what the track is, a COCO class name (``"person"``, ``"car"``...) for the
-            object tracks of line, zone and dwell events; None for face tracks. ``"class"`` in JSON.
-    """
-
-    id: str
-    kind: str
-    camera: str
-    t_s: float
-    wall_s: float
-    track_id: int
-    rule: str = ""
-    person_id: int | None = None
-    person_name: str | None = None
-    collection: str | None = None
-    distance: float | None = None
-    direction: str | None = None
-    dwell_s: float | None = None
-    box: tuple[float, float, float, float] | None = None
-    snapshot: str | None = None
-    object_class: str | None = None
-
-    @classmethod
-    def new(cls, kind: str, *, camera: str, t_s: float, track_id: int, **fields: object) -> Event:
-        """A new event with a fresh id and the current wall time."""
-        if kind not in EVENT_KINDS:
-            raise InvalidArgumentError(f"unknown event kind {kind!r}; expected one of {EVENT_KINDS}")
-        return cls(uuid.uuid4().hex, kind, camera, float(t_s), time.time(), int(track_id), **fields)  # type: ignore[arg-type]
-
-    def to_json(self) -> str:
-        """The event as compact JSON, ``object_class`` named ``"class"`` (webhooks, MQTT, ``--events``)."""
-        fields = asdict(self)
-        fields["class"] = fields.pop("object_class")
-        return json.dumps(fields, separators=(",", ":"))
-
-
-class EventSink(Protocol):
-    """Anything that takes published events (must not raise for a slow consumer; drop instead)."""
-
-    def emit(self, event: Event) -> None: ...
-
-
-class MemorySink:
-    """Keeps every event in a list (tests, notebooks)."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    def emit(self, event: Event) -> None:
-        self.events.append(event)
-
-    def of_kind(self, kind: str) -> list[Event]:
-        return [e for e in self.events if e.kind == kind]
-
-
-class Broadcaster:
-    """Fans events out to live subscribers (Server-Sent Events, WebSockets), each with a bounded queue.
-
-    A subscriber that does not keep up loses its oldest events rather than slowing the cameras.
-    """
-
-    def __init__(self, *, queue_size: int = 256) -> None:
-        self.queue_size = queue_size
-        self._subscribers: set[queue.Queue[Event]] = set()
-        self._lock = threading.Lock()
-
-    def subscribe(self) -> queue.Queue[Event]:
-        q: queue.Queue[Event] = queue.Queue(maxsize=self.queue_size)
-        with self._lock:
-            self._subscribers.add(q)
-        return q
-
-    def unsubscribe(self, q: queue.Queue[Event]) -> None:
-        with self._lock:
-            self._subscribers.discard(q)
-
-    def emit(self, event: Event) -> None:
-        with self._lock:
-            subscribers = list(self._subscribers)
-        for q in subscribers:
-            while True:
-                try:
-                    q.put_nowait(event)
-                    break
-                except queue.Full:
-                    with contextlib.suppress(queue.Empty):
-                        q.get_nowait()
-
-
-class JsonlSink:
-    """One JSON object per line, flushed per event (``faceplane run --events out.jsonl``; ``-`` = stdout)."""
-
-    def __init__(self, out: IO[str]) -> None:
-        self._out = out
-        self._lock = threading.Lock()
-
-    def emit(self, event: Event) -> None:
-        with self._lock:
-            self._out.write(event.to_json() + "\n")
-            self._out.flush()
-
 
 _COLUMNS = [f for f in Event.__dataclass_fields__ if f != "box"] + ["x1", "y1", "x2", "y2"]
 _SCHEMA = """
@@ -434,34 +285,3 @@ def _from_row(row: Iterable[object]) -> Event:
     values = dict(zip(_COLUMNS, row, strict=True))
     box = tuple(values.pop(k) for k in ("x1", "y1", "x2", "y2"))
     return Event(**values, box=None if box[0] is None else box)  # type: ignore[arg-type]
-
-
-def safe_name(name: str) -> str:
-    """A camera id made safe for a file name or an MQTT topic level (letters, digits, ``-_.``; <= 80 chars)."""
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:80] or "camera"
-
-
-class EventBus:
-    """Publishes each event to the store (if any), then to every sink; a failing sink is logged, not fatal."""
-
-    def __init__(self, sinks: Iterable[EventSink] = (), *, store: EventStore | None = None) -> None:
-        self.store = store
-        self.sinks = list(sinks)
-
-    def subscribe(self, sink: EventSink) -> None:
-        """Send every later event to ``sink`` too (safe while events are published: the list is replaced)."""
-        self.sinks = [*self.sinks, sink]
-
-    def publish(self, event: Event, snapshot_jpeg: bytes | None = None) -> Event:
-        """Store, then fan out; an event already stored (same id) is not sent to the sinks again."""
-        if self.store is not None:
-            stored = self.store.add(event, snapshot_jpeg)
-            if stored is None:
-                return event
-            event = stored
-        for sink in self.sinks:
-            try:
-                sink.emit(event)
-            except Exception:  # a sink must never stop the cameras
-                log.exception("event sink %r failed on %s", sink, event.id)
-        return event

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from .events import Event
+from .event import Event
 
 __all__ = ["AlertRoute", "RoutedMqtt", "RoutedWebhook", "alert_route"]
 
@@ -74,7 +74,7 @@ class RoutedWebhook:
     """A webhook sink that gets a routed collection's alerts only when the route names it.
 
     Args:
-        sink: the webhook (:class:`~faceplane.webhooks.WebhookSink`).
+        sink: the webhook (:class:`~faceplane.events.webhooks.WebhookSink`).
         name: its name in the settings (None: unnamed, so it gets only unrouted alerts).
         routes: collection -> route.
     """
@@ -95,7 +95,7 @@ class RoutedMqtt:
     """An MQTT sink that publishes a routed collection's alerts to the route's topics instead of the default.
 
     Args:
-        sink: the MQTT sink (:class:`~faceplane.mqtt.MqttSink`: ``emit`` and ``publish(topic, event)``).
+        sink: the MQTT sink (:class:`~faceplane.events.mqtt.MqttSink`: ``emit`` and ``publish(topic, event)``).
         routes: collection -> route.
     """
 
