@@ -6,22 +6,27 @@ is, and every index can be rebuilt from it (``reset`` then ``add``). Results are
 against the store by the gallery, so an index that lags behind a deletion never returns a
 deleted person.
 
-Backends (a literal registry in :func:`make_index`):
+Backends (a literal registry in :func:`make_index`; the optional ones import on first use, inside it):
 
 - ``"exact"``: :class:`ExactIndex`, numpy brute force; exact, fine up to ~10^5 templates.
 - ``"faiss"``: :class:`~faceplane.gallery.faiss_index.FaissIndex`, IVF/HNSW with exact re-ranking.
 - ``"milvus"``: :class:`~faceplane.gallery.milvus_index.MilvusIndex`, a Milvus server or Milvus Lite.
+
+The argument checks every backend shares live in :mod:`faceplane.gallery._index_common`, which the
+backends import: they never import this module, so the registry and its backends form no circle.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
 from ..errors import InvalidArgumentError
+from ._index_common import check_queries, check_vectors, empty_hits
 
 __all__ = ["ExactIndex", "VectorIndex", "check_vectors", "make_index"]
 
@@ -48,46 +53,6 @@ class VectorIndex(Protocol):
     def reset(self) -> None: ...
 
     def __len__(self) -> int: ...
-
-
-def check_vectors(ids: npt.ArrayLike, vectors: npt.ArrayLike, dim: int) -> tuple[_I64, _F32]:
-    """Validate and normalise an ``add`` call's arguments.
-
-    Raises:
-        InvalidArgumentError: shapes disagree, wrong dimension, or non-finite values.
-    """
-    ids_ = np.asarray(ids, dtype=np.int64).reshape(-1)
-    vec = np.asarray(vectors, dtype=np.float32)
-    if vec.ndim != 2 or vec.shape[1] != dim or len(vec) != len(ids_):
-        raise InvalidArgumentError(f"expected {len(ids_)} vectors of dimension {dim}, got shape {vec.shape}")
-    if not np.isfinite(vec).all():
-        raise InvalidArgumentError("vectors contain NaN or infinite values")
-    return ids_, np.ascontiguousarray(vec)
-
-
-def dedupe_last(ids: _I64, vectors: _F32) -> tuple[_I64, _F32]:
-    """Keep the last occurrence of an id repeated inside one ``add`` call (as sequential adds would)."""
-    if len(ids) < 2:
-        return ids, vectors
-    _, first_in_reversed = np.unique(ids[::-1], return_index=True)
-    if len(first_in_reversed) == len(ids):
-        return ids, vectors
-    keep = np.sort(len(ids) - 1 - first_in_reversed)
-    return ids[keep], vectors[keep]
-
-
-def empty_hits(queries: int, k: int) -> tuple[_F32, npt.NDArray[np.int64]]:
-    """(Q, k) distances of ``inf`` and ids of ``-1``: a search result with no hit yet, filled by a backend."""
-    return np.full((queries, k), np.inf, np.float32), np.full((queries, k), -1, np.int64)
-
-
-def check_queries(queries: npt.ArrayLike, k: int, dim: int) -> _F32:
-    q = np.atleast_2d(np.asarray(queries, dtype=np.float32))
-    if q.ndim != 2 or q.shape[1] != dim:
-        raise InvalidArgumentError(f"queries must be (Q, {dim}), got shape {q.shape}")
-    if k < 1:
-        raise InvalidArgumentError(f"k must be >= 1, got {k}")
-    return np.ascontiguousarray(q)
 
 
 class ExactIndex:
@@ -150,20 +115,33 @@ class ExactIndex:
         return dist, out
 
 
+def _exact(dim: int, **_options: Any) -> VectorIndex:
+    return ExactIndex(dim=dim)  # no options: an exact search has nothing to tune
+
+
+def _faiss(dim: int, **options: Any) -> VectorIndex:
+    from .faiss_index import FaissIndex  # lazy: faiss-cpu is an optional extra
+
+    return FaissIndex(dim=dim, **options)
+
+
+def _milvus(dim: int, **options: Any) -> VectorIndex:
+    from .milvus_index import MilvusIndex  # lazy: pymilvus is an optional extra
+
+    return MilvusIndex(dim=dim, **options)
+
+
+#: Backend name -> factory ``(dim, **options) -> VectorIndex``.
+_BACKENDS: dict[str, Callable[..., VectorIndex]] = {"exact": _exact, "faiss": _faiss, "milvus": _milvus}
+
+
 def make_index(backend: str, *, dim: int = 128, **options: Any) -> VectorIndex:
     """Build an index by backend name: ``"exact"``, ``"faiss"`` or ``"milvus"``.
 
     Raises:
         InvalidArgumentError: unknown backend.
     """
-    if backend == "exact":
-        return ExactIndex(dim=dim)
-    if backend == "faiss":
-        from .faiss_index import FaissIndex
-
-        return FaissIndex(dim=dim, **options)
-    if backend == "milvus":
-        from .milvus_index import MilvusIndex
-
-        return MilvusIndex(dim=dim, **options)
-    raise InvalidArgumentError(f"unknown index backend {backend!r}; choose exact, faiss or milvus")
+    factory = _BACKENDS.get(backend)
+    if factory is None:
+        raise InvalidArgumentError(f"unknown index backend {backend!r}; choose exact, faiss or milvus")
+    return factory(dim, **options)

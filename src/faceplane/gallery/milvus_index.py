@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import FaceplaneError, InvalidArgumentError, ModelError
-from .index import check_queries, check_vectors, dedupe_last, empty_hits
+from ._index_common import check_queries, check_vectors, dedupe_last, empty_hits
 
 __all__ = ["MilvusIndex"]
 

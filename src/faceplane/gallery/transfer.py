@@ -24,7 +24,7 @@ import io
 import itertools
 import json
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, TextIO
+from typing import Any, Protocol, TextIO
 
 import numpy as np
 import numpy.typing as npt
@@ -33,18 +33,30 @@ from ..errors import InvalidArgumentError
 from ..models.catalog import LEGACY_MODEL
 from ..models.mobilefacenet import normalize
 from .crypto import is_sealed_export, open_export, seal_export
-from .records import Consent
+from .records import Consent, EnrollReport
+from .store import SqliteStore
 
-if TYPE_CHECKING:
-    from .gallery import Gallery
-
-__all__ = ["export_collection", "import_collection"]
+__all__ = ["Transferable", "export_collection", "import_collection"]
 
 #: The header's model in exports written before galleries recorded theirs: raw dlib descriptors.
 _LEGACY_EXPORT_MODEL = "dlib_resnet_v1"
 
 
-def export_collection(gallery: Gallery, collection: str, out: TextIO, *, passphrase: str | None = None) -> int:
+class Transferable(Protocol):
+    """What an export or import needs of a gallery: its store, and enrolling precomputed embeddings.
+
+    :class:`~faceplane.gallery.Gallery` is one; it calls these functions, so they name this protocol
+    rather than import the gallery (which would close a circle ``gallery`` <-> ``transfer``).
+    """
+
+    @property
+    def store(self) -> SqliteStore: ...
+
+    def enroll_embeddings(self, *args: Any, **kwargs: Any) -> EnrollReport:
+        """:meth:`Gallery.enroll_embeddings <faceplane.gallery.Gallery.enroll_embeddings>`, whose signature rules."""
+
+
+def export_collection(gallery: Transferable, collection: str, out: TextIO, *, passphrase: str | None = None) -> int:
     """Write a collection as JSON Lines (a header, then one person a line); returns people written.
 
     Args:
@@ -136,7 +148,9 @@ def _plain_lines(lines: Iterable[str], passphrase: str | None) -> Iterator[str]:
     return itertools.chain([first], it)
 
 
-def import_collection(gallery: Gallery, collection: str, lines: Iterable[str], *, passphrase: str | None = None) -> int:
+def import_collection(
+    gallery: Transferable, collection: str, lines: Iterable[str], *, passphrase: str | None = None
+) -> int:
     """Read an export into ``collection`` (created if missing); returns people imported.
 
     Args:
