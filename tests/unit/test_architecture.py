@@ -26,11 +26,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "faceplane"
 DOC = ROOT / "docs" / "architecture.md"
 
-#: Old flat names of modules that are moving into the ``cli`` and ``events`` packages (issue 18):
-#: an import of either spelling lands in the same top-level unit, so the rules hold before, during
-#: and after the moves. Remove an entry once no module or test uses the old name.
-ALIASES = {"webhooks": "events", "mqtt": "events", "alert_routing": "events"}
-
 #: (importer unit, imported unit) pairs forbidden although the layers would allow them (same layer).
 SIDEWAYS_FORBIDDEN = {
     ("gallery", "video"),
@@ -51,8 +46,6 @@ KNOWN_MODULE_CYCLES = [
     # ``Objects`` result type defined next to it. Cut by moving ``Objects`` (and the COCO class
     # table) below both, e.g. into models/ or types.py.
     {"faceplane.objects", "faceplane.models.centernet", "faceplane.models.nanodet"},
-    # The flat CLI modules (cli <-> _cli_gallery <-> _cli_video); gone once the cli/ package lands.
-    {"faceplane.cli", "faceplane._cli_gallery", "faceplane._cli_video"},
 ]
 KNOWN_UNIT_CYCLES = [{"models", "objects"}]  # the same ObjectDetector cycle, seen between units
 
@@ -121,10 +114,7 @@ def unit(module: str) -> str:
     parts = module.split(".")
     if len(parts) == 1:
         return "faceplane"
-    name = parts[1]
-    if name.startswith("_cli_"):  # the flat CLI modules before the cli/ package
-        return "cli"
-    return ALIASES.get(name, name)
+    return parts[1]
 
 
 def read_layers() -> dict[str, tuple[int, str]]:
@@ -252,7 +242,7 @@ def test_no_cycle_between_modules() -> None:
         ("faceplane.gallery.gallery", "faceplane.server.app"),
         ("faceplane.video.engine", "faceplane.cli"),
         ("faceplane.gallery.store", "faceplane.video"),
-        ("faceplane.server.app", "faceplane._cli_gallery"),
+        ("faceplane.server.app", "faceplane.cli.gallery"),
     ],
 )
 def test_the_rules_catch_a_forbidden_import(source: str, target: str) -> None:

@@ -286,7 +286,10 @@ class SqliteStore:
                     self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # a signal (SIGTERM's SystemExit) may land once COMMIT is done: there is nothing to roll back
+                # then, and a failing ROLLBACK would hide the real exception
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
 
     def transaction(self, *, bump: bool = True) -> AbstractContextManager[sqlite3.Connection]:

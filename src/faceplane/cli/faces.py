@@ -1,29 +1,20 @@
-"""The ``faceplane`` command. Its output formats and exit codes are a contract scripts rely on.
-
-Exit codes: 0 success (``verify``: same person); 1 ``verify``: different people, or ``detect`` /
-``embed``: some inputs failed (their lines carry ``"error"``, the others are processed); 2 a usage
-or input error, printed as one line ``faceplane: error: ...`` on stderr; 130 interrupted.
-"""
+"""``faceplane detect | verify | embed | demo``: faces in photos, with the library's :class:`~faceplane.Engine`."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import __version__
-from .errors import FaceplaneError
-from .logs import LOG_FORMATS, configure_logging, error_line
-from .pipeline import Engine
-from .types import Faces
+from ..errors import FaceplaneError
+from ..pipeline import Engine
+from ..types import Faces
+from ._common import DETECTORS, Subcommands, report_input_error
 
-__all__ = ["main"]
-
-logger = logging.getLogger(__name__)
+__all__ = ["add_demo_command", "add_face_commands"]
 
 _BATCH_IMAGES = 16
 
@@ -39,14 +30,6 @@ def _face_json(faces: Faces, i: int, *, embedding: bool, landmarks: bool) -> dic
     if embedding:
         out["embedding"] = [float(v) for v in faces.embedding[i]]
     return out
-
-
-def report_input_error(path: str, exc: FaceplaneError, *, as_json: bool, out: TextIO) -> None:
-    """One input failed: a ``{"path", "error"}`` line in JSON mode, else one line on stderr."""
-    if as_json:
-        out.write(json.dumps({"path": path, "error": str(exc)}) + "\n")
-    else:
-        print(f"faceplane: error: {exc}", file=sys.stderr)
 
 
 def _engine(args: argparse.Namespace) -> Engine:
@@ -159,21 +142,14 @@ def _cmd_embed(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
-    from .demo import run_demo
+    from ..demo import run_demo
 
     return run_demo(args.data, out)
 
 
-def _cmd_keygen(args: argparse.Namespace, out: TextIO) -> int:
-    from .gallery.crypto import new_template_key
-
-    out.write(new_template_key() + "\n")
-    return 0
-
-
 def _add_engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--detector", choices=["hog", "cnn", "blazeface"], default="hog",
+        "--detector", choices=DETECTORS, default="hog",
         help="face detector (default: hog; cnn = MMOD; blazeface = MediaPipe's, ~20x faster, misses tiny faces)",
     )
     p.add_argument(
@@ -189,15 +165,8 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="faceplane", description="Self-hosted face recognition.")
-    parser.add_argument("--version", action="version", version=f"faceplane {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv for debug)")
-    parser.add_argument(
-        "--log-format", choices=LOG_FORMATS, default="text", help="log lines on stderr: text, or one JSON object a line"
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def add_face_commands(sub: Subcommands) -> None:
+    """Register ``detect``, ``verify`` and ``embed``."""
     p = sub.add_parser("detect", help="find faces in images")
     _add_engine_options(p)
     p.add_argument("--json", action="store_true", help="one JSON object per image and line")
@@ -222,54 +191,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="*", metavar="IMG")
     p.set_defaults(func=_cmd_embed)
 
-    from ._cli_gallery import add_gallery_commands, common_gallery_options
 
-    add_gallery_commands(sub, common_gallery_options())
-    from ._cli_video import add_video_commands
-
-    add_video_commands(sub)
-    from ._cli_serve import add_serve_command
-
-    add_serve_command(sub)
-    from ._cli_report import add_report_command
-
-    add_report_command(sub)
-    from ._cli_models import add_models_command
-
-    add_models_command(sub)
-    from ._cli_backup import add_backup_commands
-
-    add_backup_commands(sub)
-
-    p = sub.add_parser(
-        "keygen", help="print a new template key (FACEPLANE_TEMPLATE_KEY: encrypts stored face templates)"
-    )
-    p.set_defaults(func=_cmd_keygen)
-
+def add_demo_command(sub: Subcommands) -> None:
+    """Register ``demo``."""
     p = sub.add_parser("demo", help="detect and verify faces on the shared sample photos")
     p.add_argument("--data", default=None, help="data folder (default: $FACEPLANE_DATA or ../shared/data)")
     p.set_defaults(func=_cmd_demo)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Run the CLI; returns the exit code (the console script passes it to ``sys.exit``)."""
-    parser = _parser()
-    args = parser.parse_args(argv)
-    level = logging.WARNING - 10 * min(args.verbose, 2)
-    configure_logging(level, args.log_format)
-    stream = out if out is not None else sys.stdout
-    try:
-        return int(args.func(args, stream))
-    except FaceplaneError as exc:
-        print(error_line(str(exc), args.log_format), file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("faceplane: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -12,9 +12,10 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from .errors import FaceplaneError
+from ..errors import FaceplaneError
+from ._common import Subcommands
 
 __all__ = ["add_report_command"]
 
@@ -65,8 +66,8 @@ def _print_pdf(chromium: str, html_path: Path, pdf_path: Path) -> None:
 
 
 def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
-    from .config import load_settings
-    from .report import build_report, render_html
+    from ..config import load_settings
+    from ..report import build_report, render_html
 
     settings = load_settings(args.config, data_dir=args.data_dir)
     chromium = _chromium() if args.pdf else None
@@ -91,7 +92,8 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def add_report_command(sub: Any) -> None:
+def add_report_command(sub: Subcommands) -> None:
+    """Register ``report``."""
     p = sub.add_parser(
         "report",
         help="compliance report: what is stored, for how long, who searched (HTML; PDF with Chromium)",

@@ -1,4 +1,4 @@
-"""``faceplane gallery ...``, ``faceplane identify`` and ``faceplane cluster``: the gallery's CLI.
+"""``faceplane gallery ...``, ``identify``, ``cluster`` and ``keygen``: the gallery's CLI.
 
 The gallery lives in ``--data-dir`` (default ``$FACEPLANE_DATA_DIR`` or ``./faceplane-data``). An
 encrypted gallery is opened with the key in ``$FACEPLANE_TEMPLATE_KEY`` (the same variable as the
@@ -15,24 +15,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .cli import report_input_error
-from .errors import FaceplaneError, InvalidArgumentError
-from .gallery.gallery import Gallery, QualityGate
-from .gallery.records import Consent, EnrollReport, Identification
+from ..errors import FaceplaneError, InvalidArgumentError
+from ..gallery.gallery import Gallery, QualityGate
+from ..gallery.records import Consent, EnrollReport, Identification
+from ._common import INDEXES, Subcommands, default_data_dir, report_input_error, template_key_from_env
 
 if TYPE_CHECKING:
-    from .gallery.imports import ImportFile
-    from .imports import ImportService
+    from ..gallery.imports import ImportFile
+    from ..imports import ImportService
 
-__all__ = ["add_gallery_commands"]
-
-
-def template_key_from_env() -> bytes | None:
-    """The template key in ``$FACEPLANE_TEMPLATE_KEY`` (None when unset or empty)."""
-    from .gallery.crypto import parse_template_key
-
-    text = os.environ.get("FACEPLANE_TEMPLATE_KEY", "")
-    return parse_template_key(text, name="FACEPLANE_TEMPLATE_KEY") if text.strip() else None
+__all__ = ["add_gallery_commands", "add_keygen_command"]
 
 
 def _passphrase(args: argparse.Namespace) -> str | None:
@@ -58,9 +50,9 @@ def _open(args: argparse.Namespace) -> Gallery:
 def _cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
     from tqdm import tqdm
 
-    from .gallery.migrate import migrate_gallery
-    from .gallery.store import SqliteStore
-    from .pipeline import Engine
+    from ..gallery.migrate import migrate_gallery
+    from ..gallery.store import SqliteStore
+    from ..pipeline import Engine
 
     db = Path(args.data_dir) / "faceplane.db"
     if not db.is_file():
@@ -173,10 +165,10 @@ def _cmd_enroll(args: argparse.Namespace, out: TextIO) -> int:
 def _import_service(args: argparse.Namespace, g: Gallery, gate: QualityGate) -> ImportService:
     """The server's bulk import (:mod:`faceplane.imports`) on this gallery, its jobs kept apart from the server's
     (``imports-cli.sqlite``) so that a server on the same folder never runs them too."""
-    from .config import ImportConfig
-    from .gallery.archive import ArchiveLimits
-    from .gallery.imports import ImportStore
-    from .imports import ImportService
+    from ..config import ImportConfig
+    from ..gallery.archive import ArchiveLimits
+    from ..gallery.imports import ImportStore
+    from ..imports import ImportService
 
     def enroll(
         collection: str, images: list[bytes], *, name: str | None, person_id: int | None,
@@ -202,7 +194,7 @@ def _enroll_zip(args: argparse.Namespace, g: Gallery, gate: QualityGate, out: Te
     stopped; the report is the server's import report, in the words of the other enrollments'."""
     from tqdm import tqdm
 
-    from .imports import report_lines
+    from ..imports import report_lines
 
     service = _import_service(args, g, gate)
     consent = Consent(args.consent_basis, args.consent_source, args.consent_date) if args.consent_basis else None
@@ -394,8 +386,16 @@ def _cmd_cluster(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def add_gallery_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+def _cmd_keygen(args: argparse.Namespace, out: TextIO) -> int:
+    from ..gallery.crypto import new_template_key
+
+    out.write(new_template_key() + "\n")
+    return 0
+
+
+def add_gallery_commands(sub: Subcommands) -> None:
     """Register ``gallery``, ``identify`` and ``cluster`` on the main parser's subparsers."""
+    common = _common_options()
     g = sub.add_parser("gallery", help="collections, people and their face templates").add_subparsers(
         dest="gallery_command", required=True, metavar="ACTION"
     )
@@ -481,14 +481,22 @@ def add_gallery_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=_cmd_cluster)
 
 
-def common_gallery_options() -> argparse.ArgumentParser:
+def add_keygen_command(sub: Subcommands) -> None:
+    """Register ``keygen``: a new key for ``$FACEPLANE_TEMPLATE_KEY``."""
+    p = sub.add_parser(
+        "keygen", help="print a new template key (FACEPLANE_TEMPLATE_KEY: encrypts stored face templates)"
+    )
+    p.set_defaults(func=_cmd_keygen)
+
+
+def _common_options() -> argparse.ArgumentParser:
     """Options every gallery command shares (a parent parser)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--data-dir",
-        default=os.environ.get("FACEPLANE_DATA_DIR", "faceplane-data"),
+        default=default_data_dir(),
         help="gallery folder (default $FACEPLANE_DATA_DIR or ./faceplane-data)",
     )
-    common.add_argument("--index", choices=["exact", "faiss", "milvus"], default="exact", help="vector index")
+    common.add_argument("--index", choices=INDEXES, default="exact", help="vector index")
     common.add_argument("--json", action="store_true", help="JSON Lines output")
     return common

@@ -15,11 +15,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .errors import InvalidArgumentError
-from .events import EventBus, EventSink, EventStore, JsonlSink, safe_name
+from ..errors import InvalidArgumentError
+from ..events import EventBus, EventSink, EventStore, JsonlSink, safe_name
+from ._common import DETECTORS, INDEXES, Subcommands, default_data_dir, template_key_from_env
 
 if TYPE_CHECKING:
-    from .video.analyzer import ObjectSettings
+    from ..video.analyzer import ObjectSettings
 
 __all__ = ["add_video_commands"]
 
@@ -66,7 +67,7 @@ def _summary_json(s: Any) -> dict[str, Any]:
 
 def _object_settings(args: argparse.Namespace) -> ObjectSettings | None:
     """``--objects car,bus --objects person`` (and ``--people``) -> what the analyzer detects, or None."""
-    from .video.analyzer import ObjectSettings
+    from ..video.analyzer import ObjectSettings
 
     classes = ["person"] if args.people else []
     classes += [c.strip() for text in args.objects or [] for c in text.split(",") if c.strip()]
@@ -76,9 +77,9 @@ def _object_settings(args: argparse.Namespace) -> ObjectSettings | None:
 
 
 def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
-    from .gallery.gallery import Gallery
-    from .pipeline import Engine
-    from .video import AnalyzerSettings, Line, LocalAnalyzer, ProcessAnalyzer, VideoEngine, VideoSource, Zone
+    from ..gallery.gallery import Gallery
+    from ..pipeline import Engine
+    from ..video import AnalyzerSettings, Line, LocalAnalyzer, ProcessAnalyzer, VideoEngine, VideoSource, Zone
 
     lines = [Line.parse(t, f"line{i + 1}") for i, t in enumerate(args.line or [])]
     zones = [Zone.parse(t, f"zone{i + 1}") for i, t in enumerate(args.zone or [])]
@@ -99,8 +100,6 @@ def _cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         for i, src in enumerate(args.sources)
     ]
     use_gallery = args.watchlist or args.data_dir_given or Path(args.data_dir).exists()
-    from ._cli_gallery import template_key_from_env
-
     key = template_key_from_env()
     gallery = Gallery.open(args.data_dir, index=args.index, template_key=key) if use_gallery else None
     sinks: list[EventSink] = []
@@ -181,7 +180,7 @@ class _DataDir(argparse.Action):
         namespace.data_dir_given = True
 
 
-def add_video_commands(sub: Any) -> None:
+def add_video_commands(sub: Subcommands) -> None:
     """Register ``faceplane run``."""
     p = sub.add_parser("run", help="analyse video files, streams or webcams: track, recognise, alert, count")
     p.add_argument("sources", nargs="+", metavar="SOURCE", help="file, rtsp://..., http(s)://..., webcam:0")
@@ -189,12 +188,12 @@ def add_video_commands(sub: Any) -> None:
         "--data-dir",
         "--gallery",
         action=_DataDir,
-        default=os.environ.get("FACEPLANE_DATA_DIR", "faceplane-data"),
+        default=default_data_dir(),
         help="gallery folder to recognise against; events are kept in its events/ (default $FACEPLANE_DATA_DIR "
         "or ./faceplane-data when it exists)",
     )
     p.set_defaults(data_dir_given=False)
-    p.add_argument("--index", choices=["exact", "faiss", "milvus"], default="exact", help="gallery vector index")
+    p.add_argument("--index", choices=INDEXES, default="exact", help="gallery vector index")
     p.add_argument("--watchlist", action="append", metavar="COLLECTION", help="alert on people of this collection")
     p.add_argument(
         "--line",
@@ -238,7 +237,7 @@ def add_video_commands(sub: Any) -> None:
     )
     p.add_argument(
         "--detector",
-        choices=["hog", "cnn", "blazeface"],
+        choices=DETECTORS,
         default="blazeface",
         help="face detector (default blazeface, from the model store; hog: frontal faces, 20x slower)",
     )

@@ -6,14 +6,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
+
+from ._common import Subcommands
 
 __all__ = ["add_backup_commands"]
 
 
 def _cmd_backup(args: argparse.Namespace, out: TextIO) -> int:
-    from .backup import create_backup
-    from .config import load_settings
+    from ..backup import create_backup
+    from ..config import load_settings
 
     settings = load_settings(args.config, data_dir=args.data_dir)
     manifest = create_backup(settings.data_dir, args.out, overwrite=args.force)
@@ -29,9 +31,9 @@ def _cmd_backup(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_restore(args: argparse.Namespace, out: TextIO) -> int:
-    from .config import load_settings
-    from .gallery.crypto import parse_template_key
-    from .restore import restore_backup
+    from ..config import load_settings
+    from ..gallery.crypto import parse_template_key
+    from ..restore import restore_backup
 
     settings = load_settings(args.config, data_dir=args.data_dir)
     key = settings.template_key
@@ -57,7 +59,8 @@ def _cmd_restore(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def add_backup_commands(sub: Any) -> None:
+def add_backup_commands(sub: Subcommands) -> None:
+    """Register ``backup`` and ``restore``."""
     p = sub.add_parser(
         "backup", help="back up the data folder into a tar (safe while the server runs; never holds the template key)"
     )

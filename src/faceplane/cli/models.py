@@ -8,9 +8,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import FaceplaneError, ModelError
-from .models import store
-from .models.catalog import BUILTIN_MODELS, DEFAULT_MODELS, MODELS
+from ..errors import FaceplaneError, ModelError
+from ..models import store
+from ..models.catalog import BUILTIN_MODELS, DEFAULT_MODELS, MODELS
+from ._common import Subcommands
 
 __all__ = ["add_models_command"]
 
@@ -78,7 +79,7 @@ def _cmd_info(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def add_models_command(sub: Any) -> None:
+def add_models_command(sub: Subcommands) -> None:
     """Register ``faceplane models ...`` on the top-level sub-parser."""
     models = sub.add_parser("models", help="install, list and verify the face models (fetched at install time only)")
     msub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from ._shutdown import ServeSignals, ShutdownRequested, http_server
+from .._shutdown import ServeSignals, ShutdownRequested, http_server
+from ._common import Subcommands
 
 if TYPE_CHECKING:
-    from .config import Settings
-    from .services import Services
+    from ..config import Settings
+    from ..services import Services
 
 __all__ = ["add_serve_command"]
 
@@ -21,8 +22,8 @@ HTTP_DRAIN_S = 3
 
 
 def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
-    from .bootstrap import build_services
-    from .config import DEV_ADMIN_KEY, load_settings
+    from ..bootstrap import build_services
+    from ..config import DEV_ADMIN_KEY, load_settings
 
     settings = load_settings(
         args.config,
@@ -64,8 +65,8 @@ def _serve_http(services: Services, settings: Settings, signals: ServeSignals) -
     """Serve until a signal; 0 after a stop, 3 when uvicorn could not start (as ``uvicorn.run``)."""
     import uvicorn
 
-    from .logs import uvicorn_log_level
-    from .server.app import create_app
+    from ..logs import uvicorn_log_level
+    from ..server.app import create_app
 
     server = http_server(
         uvicorn.Config(
@@ -91,7 +92,8 @@ def _proxies(option: str | None) -> list[str] | None:
     return [p.strip() for p in option.split(",") if p.strip()] if option is not None else None
 
 
-def add_serve_command(sub: Any) -> None:
+def add_serve_command(sub: Subcommands) -> None:
+    """Register ``serve``."""
     p = sub.add_parser("serve", help="run the REST API and the web console (one process, embedded storage)")
     p.add_argument("--config", metavar="FILE.toml", help="settings file (then FACEPLANE_* environment variables)")
     p.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
