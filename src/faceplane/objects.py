@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -23,6 +22,7 @@ import numpy.typing as npt
 
 from .errors import InvalidArgumentError
 from .geometry import nms
+from .types import COCO_CLASSES, Objects  # defined with the other result types; re-exported here
 
 __all__ = ["COCO_CLASSES", "DEFAULT_CLASSES", "OBJECT_MODELS", "ObjectDetector", "Objects"]
 
@@ -31,18 +31,6 @@ logger = logging.getLogger(__name__)
 _F32 = npt.NDArray[np.float32]
 _I64 = npt.NDArray[np.int64]
 
-#: The 80 COCO object classes in the usual contiguous order (``class_id`` indexes this tuple).
-COCO_CLASSES: tuple[str, ...] = (
-    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
-    "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow",
-    "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee",
-    "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard",
-    "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
-    "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch",
-    "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard",
-    "cell phone", "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors",
-    "teddy bear", "hair drier", "toothbrush",
-)  # fmt: skip
 
 #: What :class:`ObjectDetector` keeps unless told otherwise: people and road vehicles.
 DEFAULT_CLASSES: tuple[str, ...] = ("person", "bicycle", "car", "motorcycle", "bus", "truck")
@@ -52,60 +40,6 @@ OBJECT_MODELS: dict[str, int] = {"nanodet": 416, "centernet": 512}
 
 _NMS_IOU = 0.5  # per class; both upstream demos (vladmandic/human) use 0.4-0.5
 _MAX_OBJECTS = 200
-
-
-@dataclass(frozen=True)
-class Objects:
-    """Objects found in one image, as parallel arrays (row ``i`` of each is object ``i``).
-
-    Attributes:
-        xyxy: (N, 4) float32, pixels of the input image, ``x1, y1, x2, y2``.
-        score: (N,) float32 in [0, 1], the detector's class confidence.
-        class_id: (N,) int64, index into :data:`COCO_CLASSES`.
-
-    Example:
-        >>> objs = Objects.empty()
-        >>> len(objs), objs.names
-        (0, [])
-    """
-
-    xyxy: _F32
-    score: _F32
-    class_id: _I64
-
-    def __post_init__(self) -> None:
-        xyxy = np.asarray(self.xyxy, dtype=np.float32)
-        if xyxy.ndim != 2 or xyxy.shape[1] != 4:
-            raise ValueError(f"Objects.xyxy must have shape (N, 4), got {xyxy.shape}")
-        score = np.asarray(self.score, dtype=np.float32).reshape(-1)
-        class_id = np.asarray(self.class_id, dtype=np.int64).reshape(-1)
-        for name, arr in (("score", score), ("class_id", class_id)):
-            if len(arr) != len(xyxy):
-                raise ValueError(f"Objects.{name} has {len(arr)} rows but xyxy has {len(xyxy)}")
-        if class_id.size and (class_id.min() < 0 or class_id.max() >= len(COCO_CLASSES)):
-            raise ValueError(f"Objects.class_id must index COCO_CLASSES (0..{len(COCO_CLASSES) - 1})")
-        object.__setattr__(self, "xyxy", xyxy)
-        object.__setattr__(self, "score", score)
-        object.__setattr__(self, "class_id", class_id)
-
-    @classmethod
-    def empty(cls) -> Objects:
-        """No objects."""
-        return cls(np.zeros((0, 4), np.float32), np.zeros((0,), np.float32), np.zeros((0,), np.int64))
-
-    def __len__(self) -> int:
-        return len(self.xyxy)
-
-    def __getitem__(self, index: Any) -> Objects:
-        """Select objects with an int, slice, index array or boolean mask; always returns Objects."""
-        if isinstance(index, (int, np.integer)):
-            index = [int(index)]
-        return Objects(self.xyxy[index], self.score[index], self.class_id[index])
-
-    @property
-    def names(self) -> list[str]:
-        """The class name of each object (``"person"``, ``"car"``...)."""
-        return [COCO_CLASSES[int(c)] for c in self.class_id]
 
 
 class _Model(Protocol):

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import ModelError
-from ..objects import Objects
+from ..types import Objects
 from ._onnx import onnx_session, providers_for
 
 __all__ = ["NanoDet", "decode_nanodet"]
