@@ -4,11 +4,13 @@ Importing this package loads no model and opens no stream.
 """
 
 from .analyzer import AnalyzerSettings, FrameAnalysis, LocalAnalyzer, ProcessAnalyzer
-from .engine import CameraSummary, VideoEngine, VisitorBook
+from .camera import CameraSummary
+from .engine import VideoEngine
 from .recognise import ShotPolicy, TrackIdentities, vote
 from .rules import CameraRules, Line, RuleHit, Zone
 from .sources import SourceState, SourceStatus, VideoSource
 from .tracker import Tracker, Tracks
+from .visitors import VisitorBook
 
 __all__ = [
     "AnalyzerSettings",

@@ -10,6 +10,9 @@ Per analysed frame of each camera::
 Every camera has at most one frame in the analyzer at a time, so a slow camera never piles up work
 and a live source simply drops frames it cannot keep up with (counted in its status).
 
+This module is the loop; what it keeps per camera is in :mod:`.camera`, the unique-visitor count in
+:mod:`.visitors`, and what stored snapshots and annotated video obscure in :mod:`.redaction`.
+
 Example:
     >>> engine = VideoEngine(engine=Engine(), gallery=gallery, watchlists=["vip"])     # doctest: +SKIP
     >>> engine.add_camera(VideoSource("clip.mp4", fps=5), lines=[Line.parse("0.5,0,0.5,1")])  # doctest: +SKIP
@@ -18,15 +21,13 @@ Example:
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 import time
 import uuid
-from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
@@ -37,22 +38,21 @@ from ..events import Event, EventBus
 from ..gallery.gallery import Gallery
 from ..gallery.records import Candidate, Identification
 from ..gallery.thresholds import MatchThreshold, effective_distance
-from ..geometry import box_iou
 from ..images import encode_jpeg
 from ..logs import camera_context
 from ..pipeline import Engine
-from ..redact import blur_faces
 from ..timings import LatencyHistogram
 from ..types import Frame
 from .analyzer import Analyzer, FrameAnalysis, LocalAnalyzer, ObjectSettings
-from .annotate import Label, VideoWriter, draw
-from .cuts import CutDetector
-from .object_tracks import ObjectTracks, PersonIdentities, TrackedObjects, link_faces_to_people, object_labels
+from .annotate import Label, draw
+from .camera import CameraState, CameraSummary, Episode, Shot, TrackMemory
+from .object_tracks import ObjectTracks, link_faces_to_people, object_labels
 from .publisher import EventPublisher
 from .recognise import ShotPolicy, TrackIdentities
+from .redaction import SnapshotRedactor, anonymous, redacted_frame
 from .rules import CameraRules, Line, RuleHit, Zone, anchor_points
 from .sources import SourceStatus, VideoSource
-from .tracker import Tracker
+from .visitors import VisitorBook
 
 __all__ = ["CameraSummary", "VideoEngine", "VisitorBook"]
 
@@ -63,141 +63,6 @@ log = logging.getLogger(__name__)
 PEOPLE_MIN_FRAMES = 5
 #: Two unknown faces within the gallery's 1:1 threshold at this false-accept rate count as one visitor.
 SAME_VISITOR_FAR = 3e-4
-#: Annotated video (redacted) keeps obscuring a bystander's face where it was for this many analysed
-#: frames after the detector lost it (HOG flickers on a turning face: Hamilton clip, 7.6-7.8 s).
-REDACT_HOLD_FRAMES = 2
-
-
-@dataclass
-class CameraSummary:
-    """What a camera did during a run."""
-
-    camera: str
-    frames: int = 0
-    faces: int = 0
-    face_tracks: int = 0
-    embeddings: int = 0
-    people_tracks: int = 0
-    object_tracks: dict[str, int] = field(default_factory=dict)  # class -> tracks seen in >= PEOPLE_MIN_FRAMES
-    events: Counter[str] = field(default_factory=Counter)
-    line_counts: dict[str, dict[str, int]] = field(default_factory=dict)  # line -> {"in": n, "out": n}
-    class_counts: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # line -> class -> in/out
-    alert_latency_s: list[float] = field(default_factory=list)  # frame decoded -> watchlist.start published
-    errors: int = 0
-    status: SourceStatus | None = None
-
-
-class VisitorBook:
-    """Unique visitors per period: one per enrolled person, or per distinct unknown face.
-
-    Args:
-        period_s: visitors are counted per period of Unix time (default one UTC day).
-        same_face_distance: two unknown faces closer than this are the same visitor (the video engine
-            passes its gallery's calibrated 1:1 threshold at FAR 3e-4; 0.5 suits raw dlib descriptors).
-    """
-
-    def __init__(self, *, period_s: float = 86400.0, same_face_distance: float = 0.5) -> None:
-        if not period_s > 0:
-            raise InvalidArgumentError(f"period_s must be > 0, got {period_s}")
-        self.period_s = period_s
-        self.same_face_distance = same_face_distance
-        self._period = -1
-        self._people: set[int] = set()
-        self._faces = np.zeros((0, 0), np.float32)
-        self._lock = threading.Lock()
-
-    def see(self, wall_s: float, person_id: int | None, embedding: npt.NDArray[np.float32]) -> bool:
-        """True when this is a visitor not yet seen in the current period."""
-        with self._lock:
-            period = int(wall_s // self.period_s)
-            if period != self._period:
-                self._period, self._people, self._faces = period, set(), np.zeros((0, 0), np.float32)
-            if person_id is not None:
-                new = person_id not in self._people
-                self._people.add(person_id)
-                return new
-            emb = np.asarray(embedding, np.float32).reshape(1, -1)
-            if len(self._faces) and float(np.linalg.norm(self._faces - emb, axis=1).min()) < self.same_face_distance:
-                return False
-            self._faces = np.concatenate([self._faces, emb]) if len(self._faces) else emb
-            return True
-
-    @property
-    def count(self) -> int:
-        with self._lock:
-            return len(self._people) + len(self._faces)
-
-
-@dataclass
-class _Shot:
-    camera: _Camera
-    track_id: int
-    chip: npt.NDArray[np.uint8]
-    quality: float
-    box: tuple[float, float, float, float]
-    frame: Frame
-    faces: npt.NDArray[np.float32]  # (N, 4) xyxy pixels: every face detected in ``frame`` (for redaction)
-    face_tracks: npt.NDArray[np.int64]  # (N,) their face track ids, 0 for a detection not (yet) tracked
-    final: bool = False  # the last chance of a track that ended unembedded: end it after the search
-
-
-@dataclass
-class _TrackMemory:
-    first_t: float
-    last_t: float
-    box: tuple[float, float, float, float]
-    shots: list[tuple[float, npt.NDArray[np.uint8], npt.NDArray[np.float32]]] = field(default_factory=list)
-    alert: Candidate | None = None  # the watchlist person announced for this track
-    spare: _Shot | None = None  # the best shot not embedded, used if the track ends without any
-
-
-@dataclass
-class _Episode:
-    """One watchlist alert on one camera: a person's visit, over one or more tracks."""
-
-    who: Candidate  # best match so far (its shot is the latest snapshot)
-    first_t: float
-    last_t: float
-    tracks: set[int]  # tracks of this person still alive
-    last_track: int
-
-
-class _Camera:
-    """The state of one camera: trackers, identities, rules, annotation."""
-
-    def __init__(
-        self,
-        source: VideoSource,
-        rules: CameraRules,
-        annotate_to: str | None,
-        objects: ObjectSettings | None,
-        foreground: float | None,
-    ):
-        self.source = source
-        self.name = source.camera
-        self.namespace = uuid.uuid4()  # event ids (see VideoEngine._emit)
-        self.rules_template = rules
-        self.rules: CameraRules | None = None  # resolved to pixels on the first frame
-        ids = itertools.count(1)  # one id counter for every tracker: a track id names one track of the camera
-        self.faces = Tracker(high_score=0.0, low_score=0.0, match_iou=0.1, min_hits=2, max_age=10, ids=ids)
-        self.cuts = CutDetector()  # tracks end at a scene cut rather than run across it
-        self.object_settings = objects
-        self.objects = ObjectTracks(objects, ids=ids, foreground=foreground) if objects is not None else None
-        self.tracked = TrackedObjects(np.zeros((0, 4), np.float32), np.zeros(0, np.int64), ())  # this frame's
-        self.persons = PersonIdentities()  # who each person track is, from the face tracks inside it
-        self.identities = TrackIdentities()
-        self.memory: dict[int, _TrackMemory] = {}
-        self.writer = VideoWriter(annotate_to, fps=source.fps or 25.0) if annotate_to else None
-        self.summary = CameraSummary(self.name)
-        self.labels: list[Label] = []
-        self.frame_faces = (np.zeros((0, 4), np.float32), np.zeros(0, np.int64))  # as _Shot.faces/face_tracks
-        self.held_faces: deque[npt.NDArray[np.float32]] = deque(maxlen=REDACT_HOLD_FRAMES)  # (K, 4) hidden boxes
-        self.episodes: dict[int, _Episode] = {}  # person id -> open watchlist alert
-        self.match: MatchThreshold | None = None  # the camera's own threshold (None: the gallery's)
-        self.live_scene: Callable[[], npt.NDArray[np.uint8]] | None = None  # draws the latest analysed frame
-        self.closed = False
-        self.removing = False
-        self.retired = threading.Event()
 
 
 class VideoEngine:
@@ -256,14 +121,14 @@ class VideoEngine:
         self.live_view = live_view
         self.redact_snapshots = redact_snapshots
         self.redact_video = redact_video
-        self._snapshot_detector: Engine | None = None  # made on the first redacted snapshot
+        self._snapshots = SnapshotRedactor()  # its CNN detector is made on the first redacted snapshot
         self.visitors = (
             VisitorBook(same_face_distance=gallery.calibration.threshold_at_far(SAME_VISITOR_FAR))
             if gallery is not None
             else VisitorBook()
         )
         self.keep_unknown = gallery is not None
-        self.cameras: list[_Camera] = []
+        self.cameras: list[CameraState] = []
         # plain numbers for GET /metrics: face detection per frame (timed in the analyzer, which may be another
         # process) and each batched embedding call
         self.detect_latency = LatencyHistogram()
@@ -313,7 +178,7 @@ class VideoEngine:
             from ..models.store import model_path
 
             model_path(objects.detector)  # now, not at every frame in a worker
-        cam = _Camera(source, CameraRules(lines, zones), annotate_to, objects, 0.2 if fixed_camera else None)
+        cam = CameraState(source, CameraRules(lines, zones), annotate_to, objects, 0.2 if fixed_camera else None)
         try:
             cam.namespace = uuid.UUID(event_namespace) if event_namespace else uuid.uuid4()
         except ValueError:
@@ -339,7 +204,7 @@ class VideoEngine:
             cam.retired.wait(30)
         return cam.summary
 
-    def _retire(self, cam: _Camera) -> None:
+    def _retire(self, cam: CameraState) -> None:
         cam.source.stop()
         self._close_camera(cam)
         with self._lock:
@@ -361,7 +226,7 @@ class VideoEngine:
         scene = self._find(camera).live_scene
         return encode_jpeg(scene(), 80) if scene is not None else None
 
-    def _find(self, camera: str) -> _Camera:
+    def _find(self, camera: str) -> CameraState:
         with self._lock:
             cam = next((c for c in self.cameras if c.name == camera), None)
         if cam is None:
@@ -386,7 +251,7 @@ class VideoEngine:
         if not self.cameras and not forever:
             raise InvalidArgumentError("no cameras: add_camera() first")
         deadline = None if duration_s is None else time.monotonic() + duration_s
-        inflight: dict[str, tuple[_Camera, Frame, Future[FrameAnalysis]]] = {}
+        inflight: dict[str, tuple[CameraState, Frame, Future[FrameAnalysis]]] = {}
         self._running.set()
         try:
             while not self._stop.is_set() and (deadline is None or time.monotonic() < deadline):
@@ -412,7 +277,7 @@ class VideoEngine:
             self.publisher.drain()
         return self.summaries()
 
-    def _feed(self, inflight: dict[str, tuple[_Camera, Frame, Future[FrameAnalysis]]]) -> None:
+    def _feed(self, inflight: dict[str, tuple[CameraState, Frame, Future[FrameAnalysis]]]) -> None:
         """Give every idle camera's next frame to the analyzer; retire removed cameras."""
         with self._lock:
             cameras = list(self.cameras)
@@ -428,9 +293,9 @@ class VideoEngine:
                     elif cam.source.finished:
                         self._close_camera(cam)
 
-    def _step(self, ready: list[tuple[_Camera, Frame, Future[FrameAnalysis]]]) -> None:
-        shots: list[_Shot] = []
-        done: list[tuple[_Camera, Frame]] = []
+    def _step(self, ready: list[tuple[CameraState, Frame, Future[FrameAnalysis]]]) -> None:
+        shots: list[Shot] = []
+        done: list[tuple[CameraState, Frame]] = []
         for cam, frame, fut in ready:
             with camera_context(cam.name):  # the lines of this camera's stages name it (faceplane.logs)
                 try:
@@ -449,7 +314,7 @@ class VideoEngine:
                 self._finish_frame(cam, frame)
 
     # -- per camera stages ----------------------------------------------------------------------
-    def _track(self, cam: _Camera, frame: Frame, analysis: FrameAnalysis) -> list[_Shot]:
+    def _track(self, cam: CameraState, frame: Frame, analysis: FrameAnalysis) -> list[Shot]:
         if cam.rules is None:
             h, w = frame.image.shape[:2]
             cam.rules = cam.rules_template.in_pixels(w, h)
@@ -463,20 +328,20 @@ class VideoEngine:
         face_tracks = np.zeros(len(faces), np.int64)
         face_tracks[tracks.det_index] = tracks.track_id
         cam.frame_faces = (faces.xyxy, face_tracks)
-        shots: list[_Shot] = []
+        shots: list[Shot] = []
         cam.labels = []
         for row in range(len(tracks)):
             tid, det = int(tracks.track_id[row]), int(tracks.det_index[row])
             box = tuple(float(v) for v in faces.xyxy[det])
             mem = cam.memory.get(tid)
             if mem is None:
-                mem = cam.memory[tid] = _TrackMemory(frame.t_s, frame.t_s, box)  # type: ignore[arg-type]
+                mem = cam.memory[tid] = TrackMemory(frame.t_s, frame.t_s, box)  # type: ignore[arg-type]
                 cam.summary.face_tracks += 1
             mem.last_t, mem.box = frame.t_s, box  # type: ignore[assignment]
             if mem.alert is not None and mem.alert.person_id in cam.episodes:
                 cam.episodes[mem.alert.person_id].last_t = frame.t_s
             quality = float(faces.quality[det])
-            shot = _Shot(cam, tid, analysis.chips[det], quality, mem.box, frame, faces.xyxy, face_tracks)
+            shot = Shot(cam, tid, analysis.chips[det], quality, mem.box, frame, faces.xyxy, face_tracks)
             if cam.identities.observe(tid, quality=quality):
                 shots.append(shot)
             elif not mem.shots and (mem.spare is None or quality > mem.spare.quality):
@@ -491,7 +356,7 @@ class VideoEngine:
         return shots
 
     def _track_objects(
-        self, cam: _Camera, objs: ObjectTracks, frame: Frame, analysis: FrameAnalysis, cut: bool
+        self, cam: CameraState, objs: ObjectTracks, frame: Frame, analysis: FrameAnalysis, cut: bool
     ) -> None:
         """Track this frame's objects (all end at a scene cut), link faces to people, apply the rules (feet)."""
         rules = cam.rules or CameraRules()
@@ -512,7 +377,7 @@ class VideoEngine:
         points = _in_frame(anchor_points(tracked.xyxy, "bottom"), frame)
         self._publish_hits(cam, rules.update(frame.t_s, tracked.track_id.tolist(), points, tracked.classes))
 
-    def _end_or_last_shot(self, cam: _Camera, tid: int, frame: Frame) -> list[_Shot]:
+    def _end_or_last_shot(self, cam: CameraState, tid: int, frame: Frame) -> list[Shot]:
         """End a track now, or first embed its best shot if none was embedded (every track gets an answer)."""
         mem = cam.memory.get(tid)
         state = cam.identities.get(tid)
@@ -521,7 +386,7 @@ class VideoEngine:
         self._end_face_track(cam, tid, frame)
         return []
 
-    def _recognise(self, shots: list[_Shot]) -> None:
+    def _recognise(self, shots: list[Shot]) -> None:
         chips = np.stack([s.chip for s in shots])
         start = time.perf_counter()
         embeddings = self.engine.embed_chips(chips)
@@ -543,7 +408,7 @@ class VideoEngine:
             if shot.final:
                 self._end_face_track(cam, shot.track_id, shot.frame)
 
-    def _camera_thresholds(self, shots: list[_Shot], results: list[Identification]) -> list[Identification]:
+    def _camera_thresholds(self, shots: list[Shot], results: list[Identification]) -> list[Identification]:
         """Each shot's search held to its camera's own threshold, where it has one: it replaces the default
         and caps every collection's own (:func:`~faceplane.gallery.thresholds.effective_distance`)."""
         if self.gallery is None or all(s.camera.match is None for s in shots):
@@ -559,7 +424,7 @@ class VideoEngine:
             out.append(replace(result, threshold=limit, collection_thresholds=own))
         return out
 
-    def _update_alert(self, cam: _Camera, shot: _Shot, mem: _TrackMemory, person: Candidate | None) -> None:
+    def _update_alert(self, cam: CameraState, shot: Shot, mem: TrackMemory, person: Candidate | None) -> None:
         """Fold a track's (new) identity into the camera's alert episodes (one per watchlist person)."""
         tid, t_s = shot.track_id, shot.frame.t_s
         watched = person if person is not None and person.collection in self.watchlists else None
@@ -571,7 +436,7 @@ class VideoEngine:
         mem.alert = watched
         episode = cam.episodes.get(watched.person_id)
         if episode is None:
-            cam.episodes[watched.person_id] = _Episode(watched, t_s, t_s, {tid}, tid)
+            cam.episodes[watched.person_id] = Episode(watched, t_s, t_s, {tid}, tid)
             decoded = shot.frame.wall_s  # latency: until the alert, with its snapshot, is published
             self._watch_event("watchlist.start", cam, tid, watched, t_s, mem.box, shot=shot,
                               then=lambda: cam.summary.alert_latency_s.append(time.time() - decoded))  # fmt: skip
@@ -582,13 +447,13 @@ class VideoEngine:
             episode.who = watched
             self._watch_event("watchlist.update", cam, tid, watched, t_s, mem.box, shot=shot)
 
-    def _leave_episode(self, cam: _Camera, person_id: int, tid: int, t_s: float) -> None:
+    def _leave_episode(self, cam: CameraState, person_id: int, tid: int, t_s: float) -> None:
         episode = cam.episodes.get(person_id)
         if episode is not None:
             episode.tracks.discard(tid)
             episode.last_t = max(episode.last_t, t_s)
 
-    def _close_episodes(self, cam: _Camera, t_s: float, *, all_: bool = False) -> None:
+    def _close_episodes(self, cam: CameraState, t_s: float, *, all_: bool = False) -> None:
         """End the alerts of people gone for ``alert_gap_s`` (all of them when the camera closes)."""
         for pid, ep in list(cam.episodes.items()):
             if all_ or (not ep.tracks and t_s - ep.last_t >= self.alert_gap_s):
@@ -599,14 +464,14 @@ class VideoEngine:
     def _watch_event(
         self,
         kind: str,
-        cam: _Camera,
+        cam: CameraState,
         tid: int,
         who: Candidate,
         t_s: float,
         box: tuple[float, float, float, float] | None,
         *,
         dwell_s: float | None = None,
-        shot: _Shot | None = None,
+        shot: Shot | None = None,
         then: Callable[[], None] | None = None,
     ) -> None:
         event = Event.new(
@@ -622,54 +487,12 @@ class VideoEngine:
             box=box,
             dwell_s=dwell_s,
         )
-        self._emit(cam, event, self._snapshot_job(cam, shot) if shot is not None else None, then=then)
-
-    def _snapshot_job(self, cam: _Camera, shot: _Shot) -> Callable[[], bytes]:
-        """What makes the JPEG kept with a watchlist event: the shot's face, every other non-watchlist face
-        obscured. Who is kept is decided now; the JPEG is made on the publishing thread (:mod:`.publisher`).
-
-        The crop gets a second look with the MMOD CNN detector (~0.1 s, a few times per visit): the
-        video's detector (HOG) misses turned or partly hidden faces in many frames, and a stored picture
-        must not keep them. A face found only by that look is obscured unless it is a kept face (IoU > 0.3).
-        """
-        crop, origin = _snapshot_crop(shot.frame.image, shot.box)
-        if not self.redact_snapshots:
-            return partial(encode_jpeg, crop, 88)
-        keep = self._watched(cam, shot.face_tracks) | (shot.face_tracks == shot.track_id)
-        return partial(self._redacted_snapshot, crop, shot.faces - np.tile(origin, 2), keep)
-
-    def _redacted_snapshot(
-        self, crop: npt.NDArray[np.uint8], boxes: npt.NDArray[np.float32], keep: npt.NDArray[np.bool_]
-    ) -> bytes:
-        if self._snapshot_detector is None:  # only the publishing thread uses it
-            self._snapshot_detector = Engine(detector="cnn", detect_width=0)
-        found = self._snapshot_detector.detect(crop).xyxy
-        if len(found) and keep.any():
-            found = found[box_iou(found, boxes[keep]).max(axis=1) <= 0.3]
-        boxes, keep = np.concatenate([boxes, found]), np.concatenate([keep, np.zeros(len(found), bool)])
-        return encode_jpeg(blur_faces(crop, boxes, keep=keep), 88)
-
-    def _watched(self, cam: _Camera, track_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-        """(N,) bool: which face tracks are currently identified as a watchlist person."""
-        alerts = [cam.memory[t].alert if t in cam.memory else None for t in track_ids.tolist()]
-        return np.array([a is not None for a in alerts], bool)
-
-    def _video_frame(self, cam: _Camera, frame: Frame) -> npt.NDArray[np.uint8]:
-        """The frame to annotate for the video file: redacted unless ``redact_video`` is off."""
-        if not self.redact_video:
-            return frame.image
-        boxes, track_ids = cam.frame_faces
-        keep = self._watched(cam, track_ids)
-        held = np.concatenate([np.zeros((0, 4), np.float32), *cam.held_faces])
-        if len(held) and len(boxes):  # a face detected now is obscured (or kept) at its current place
-            held = held[box_iou(held, boxes).max(axis=1) == 0]
-        cam.held_faces.append(boxes[~keep])
-        all_boxes = np.concatenate([boxes, held])
-        return blur_faces(frame.image, all_boxes, keep=np.concatenate([keep, np.zeros(len(held), bool)]))
+        snapshot = self._snapshots.job(cam, shot, redact=self.redact_snapshots) if shot is not None else None
+        self._emit(cam, event, snapshot, then=then)
 
     def _emit(
         self,
-        cam: _Camera,
+        cam: CameraState,
         event: Event,
         snapshot: Callable[[], bytes] | None = None,
         *,
@@ -686,7 +509,7 @@ class VideoEngine:
         event = replace(event, id=uuid.uuid5(cam.namespace, what).hex)
         self.publisher.publish(event, snapshot, then)  # in order, off the loop thread
 
-    def _end_face_track(self, cam: _Camera, tid: int, frame: Frame) -> None:
+    def _end_face_track(self, cam: CameraState, tid: int, frame: Frame) -> None:
         mem = cam.memory.pop(tid, None)
         state = cam.identities.end(tid)
         if mem is None:
@@ -706,13 +529,13 @@ class VideoEngine:
             self.gallery.add_unknown_embeddings(emb[None], chip[None], source=cam.name, qualities=[float(quality)])
             self._simple_event("face.unknown", cam, tid, mem, None)
 
-    def _simple_event(self, kind: str, cam: _Camera, tid: int, mem: _TrackMemory, who: Candidate | None) -> None:
+    def _simple_event(self, kind: str, cam: CameraState, tid: int, mem: TrackMemory, who: Candidate | None) -> None:
         fields: dict[str, object] = {"box": mem.box, "dwell_s": round(mem.last_t - mem.first_t, 3)}
         if who is not None:
             fields.update(person_id=who.person_id, person_name=who.display_name, collection=who.collection)
         self._emit(cam, Event.new(kind, camera=cam.name, t_s=mem.last_t, track_id=tid, **fields))
 
-    def _publish_hits(self, cam: _Camera, hits: list[RuleHit]) -> None:
+    def _publish_hits(self, cam: CameraState, hits: list[RuleHit]) -> None:
         """Rule hits as events; a person track's events name the person its faces were recognised as."""
         for hit in hits:
             fields: dict[str, object] = {}
@@ -734,7 +557,7 @@ class VideoEngine:
                 ),
             )
 
-    def _finish_frame(self, cam: _Camera, frame: Frame) -> None:
+    def _finish_frame(self, cam: CameraState, frame: Frame) -> None:
         self._close_episodes(cam, frame.t_s)
         if cam.writer is None and not self.live_view:
             return
@@ -764,12 +587,13 @@ class VideoEngine:
         if cam.writer is not None:
             labels = cam.labels
             if self.redact_video:  # a stored video names watchlist matches only; others are "#id known"
-                labels = [_anonymous(lb) for lb in labels]
-            cam.writer.write(scene(self._video_frame(cam, frame), header=header, labels=labels))
+                labels = [anonymous(lb) for lb in labels]
+            image = redacted_frame(cam, frame) if self.redact_video else frame.image
+            cam.writer.write(scene(image, header=header, labels=labels))
         if self.live_view:  # drawn and encoded only when someone asks (live_frame), not for every frame
             cam.live_scene = partial(scene, frame.image, header=header)
 
-    def _close_camera(self, cam: _Camera) -> None:
+    def _close_camera(self, cam: CameraState) -> None:
         if cam.closed:
             return
         cam.closed = True
@@ -798,21 +622,3 @@ def _in_frame(points: npt.NDArray[np.float64], frame: Frame) -> npt.NDArray[np.f
     person cut off by the bottom edge are at y = H, on the border of a whole-frame zone, not outside it."""
     h, w = frame.image.shape[:2]
     return np.clip(points, 0.0, [w - 1.0, h - 1.0])
-
-
-def _anonymous(label: Label) -> Label:
-    """A known, non-watchlist face's or person's caption without its name ("#12 known", "person #3 known")."""
-    if label.stored_text is not None:
-        return replace(label, text=label.stored_text)
-    return replace(label, text=label.text.split(" ")[0] + " known") if label.status == "known" else label
-
-
-def _snapshot_crop(
-    image: npt.NDArray[np.uint8], box: tuple[float, float, float, float], margin: float = 0.8
-) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
-    """The face with ``margin`` x its size around it (context for an operator), and its (2,) x, y origin."""
-    h, w = image.shape[:2]
-    x1, y1, x2, y2 = box
-    mx, my = (x2 - x1) * margin, (y2 - y1) * margin
-    left, top = max(0, int(x1 - mx)), max(0, int(y1 - my))
-    return image[top : min(h, int(y2 + my)), left : min(w, int(x2 + mx))], np.array([left, top], np.float32)
