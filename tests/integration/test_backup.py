@@ -70,7 +70,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, data: Path) -> Iterator[Live]
             report = services.gallery.enroll("staff", _photos(data, name)[:1], name=name.replace("_", " "))
             assert report.person is not None and len(report.template_ids) == 1, report
             people[name] = report.person.id
-        services.set_watchlist("vip", True)  # persisted in server-state.json, like cameras added at run time
+        services.cameras.set_watchlist("vip", True)  # persisted in server-state.json, like cameras added at run time
         key = services.accounts.create_key("backup-test", "operator")
         event = Event.new("watchlist.start", camera="door", t_s=1.0, track_id=1)
         services.events.add(event, _photos(data, PEOPLE[0])[0].read_bytes())

@@ -10,8 +10,10 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from ..access import LiveDecision
 from ..analytics import ClassHour
 from ..analytics import HourCount as HourlyCount
+from ..cameras import CameraView
 from ..config import CameraConfig
 from ..errors import InvalidArgumentError
 from ..events import Event
@@ -23,7 +25,7 @@ from ..liveness.sessions import LivenessStatus
 from ..models.store import ModelInfo
 from ..people import MergeReport, TemplateMove
 from ..retention import RetentionReport
-from ..services import CameraView, LiveDecision, ModelsInUse
+from ..services import ModelsInUse
 from ..types import Faces, Match
 
 

@@ -105,14 +105,14 @@ def _camera(ctx: Ctx) -> str:
     from faceplane.config import CameraConfig
 
     camera_id = f"cam-{ctx.run}"
-    ctx.services.add_camera(CameraConfig(id=camera_id, source=str(ctx.examples / "short_hamilton_clip.mp4"), fps=1))
+    ctx.services.cameras.add(CameraConfig(id=camera_id, source=str(ctx.examples / "short_hamilton_clip.mp4"), fps=1))
     return camera_id
 
 
 def _remove_camera(ctx: Ctx, camera_id: str) -> Callable[[], None]:
     def remove() -> None:
-        if camera_id in {v.config.id for v in ctx.services.cameras()}:
-            ctx.services.remove_camera(camera_id)
+        if camera_id in {v.config.id for v in ctx.services.cameras.views()}:
+            ctx.services.cameras.remove(camera_id)
 
     return remove
 
@@ -154,7 +154,7 @@ def _photo(ctx: Ctx) -> dict[str, Any]:
 
 
 def _session(ctx: Ctx) -> tuple[str, str]:
-    status, nonce = ctx.services.liveness_start()
+    status, nonce = ctx.services.liveness.start()
     return status.session_id, nonce
 
 
@@ -162,8 +162,8 @@ def _decided_session(ctx: Ctx) -> str:
     """A session decided in two frames: Obama, then Biden (the face changed)."""
     session_id, nonce = _session(ctx)
     for i, name in enumerate(("obama.jpg", "biden.jpg")):
-        ctx.services.liveness_frame(session_id, nonce, (ctx.examples / name).read_bytes(), i * 0.1)
-    assert ctx.services.liveness_status(session_id).decided
+        ctx.services.liveness.frame(session_id, nonce, (ctx.examples / name).read_bytes(), i * 0.1)
+    assert ctx.services.liveness.status(session_id).decided
     return session_id
 
 
@@ -225,7 +225,7 @@ def _correction(ctx: Ctx) -> int:
 def _evidence(ctx: Ctx) -> Call:
     admin = ctx.services.accounts.authenticate_key(DEV_ADMIN_KEY)
     assert admin is not None
-    decision = ctx.services.verify_live(admin, _decided_session(ctx), _person(ctx))
+    decision = ctx.services.liveness.verify(admin, _decided_session(ctx), _person(ctx))
     return Call(f"/liveness/evidence/{decision.evidence[0]}")
 
 
@@ -757,7 +757,7 @@ def test_bad_cameras(client, services, admin, examples, body, status, title):
     files = {"CLIP": str(examples / "short_hamilton_clip.mp4"), "MISSING": str(examples / "no-such-clip.mp4")}
     body = {k: files.get(v, v) if isinstance(v, str) else v for k, v in body.items()}
     assert_problem(client.post(f"{API}/cameras", json=body, headers=admin), status, title)
-    assert body["id"] not in {v.config.id for v in services.cameras()}
+    assert body["id"] not in {v.config.id for v in services.cameras.views()}
 
 
 @pytest.mark.parametrize(

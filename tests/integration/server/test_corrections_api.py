@@ -184,7 +184,7 @@ def test_a_camera_threshold_is_kept_and_shown(client, operator, viewer, services
         (live,) = [c for c in services.video.cameras if c.name == "strict-door"]
         assert live.match is not None and live.match.fpir == 0.001  # the engine holds its shots to it
     finally:
-        services.remove_camera("strict-door")
+        services.cameras.remove("strict-door")
     both = {**body, "match_distance": 0.9}
     assert client.post(f"{API}/cameras", json=both, headers=operator).status_code == 422
 
@@ -213,7 +213,7 @@ def test_erasure_by_photo_removes_the_face_kept_as_a_correction(make_services, t
         assert person is not None
         services.matching.correct_photo(person.id, _lfw(data, "Bruce_Van_De_Velde_0002.jpg").read_bytes())
         other_photo = _lfw(data, "Bruce_Van_De_Velde_0001.jpg").read_bytes()
-        assert services.erase_face(other_photo, dry_run=True).corrections == 1
-        report = services.erase_face(other_photo)
+        assert services.governance.erase_face(other_photo, dry_run=True).corrections == 1
+        report = services.governance.erase_face(other_photo)
         assert report.corrections == 1 and report.people == [person.id]
         assert services.gallery.store._query("SELECT COUNT(*) FROM negatives")[0][0] == 0

@@ -93,9 +93,9 @@ def test_erasing_a_person_leaves_nothing_of_them(client, services, operator, adm
     assert identified.json()["faces"][0]["person"]["person_id"] == person_id
 
     # a liveness decision about him leaves evidence frames
-    status, nonce = services.liveness_start()
+    status, nonce = services.liveness.start()
     for i, name in enumerate(("obama.jpg", "biden.jpg")):  # decided in two frames: the face changed
-        services.liveness_frame(status.session_id, nonce, (examples / name).read_bytes(), i * 0.1)
+        services.liveness.frame(status.session_id, nonce, (examples / name).read_bytes(), i * 0.1)
     live = client.post(
         f"{API}/verify-live", json={"session_id": status.session_id, "person_id": person_id}, headers=operator
     )
@@ -196,22 +196,22 @@ def test_retention_deletes_what_is_past_its_limit(client, services, operator, ex
     config = RetentionConfig(
         cameras={"lobby": RetentionLimit(events_days=2)}, collections={"vip-r": RetentionLimit(events_days=60)}
     )
-    monkeypatch.setattr(services.retention, "config", config)
+    monkeypatch.setattr(services.governance.retention, "config", config)
     now = time.time()
-    report = services.run_retention(now + 12 * 3600)  # 12 h later: nothing is due yet
+    report = services.governance.run_retention(now + 12 * 3600)  # 12 h later: nothing is due yet
     assert report.events == 0 and report.unknown_faces == 0
-    report = services.run_retention(now + 25 * 3600)  # unknown faces: 24 h
+    report = services.governance.run_retention(now + 25 * 3600)  # unknown faces: 24 h
     assert report.unknown_faces == unknown and len(services.gallery.store.unknown_faces()[0]) == 0
     assert services.events.count(cameras=["lobby"]) == lobby  # events: the camera's 2 days are not over
     alerts = services.events.count(cameras=["lobby"], kinds=["watchlist.start", "watchlist.update", "watchlist.end"])
-    report = services.run_retention(now + 3 * 86400)
+    report = services.governance.run_retention(now + 3 * 86400)
     # the camera's 2 days are over for everything but events naming Lin-Manuel: "vip-r" keeps them 60 days
     assert report.events == lobby - services.events.count(cameras=["lobby"])
     kept = services.events.query(cameras=["lobby"], limit=1000)
     assert kept and {e.collection for e in kept} == {"vip-r"} and len(kept) >= alerts
-    report = services.run_retention(now + 59 * 86400)  # past the global 30 days, within the collection's 60
+    report = services.governance.run_retention(now + 59 * 86400)  # past the global 30 days, within the collection's 60
     assert services.events.count(cameras=["lobby"]) == len(kept)
-    report = services.run_retention(now + 61 * 86400)
+    report = services.governance.run_retention(now + 61 * 86400)
     assert services.events.count(until_s=now + 10**9) == 0
     assert not any(p.exists() for p in files)
     assert not [p for p in (Path(services.events.directory) / "snapshots").rglob("*") if p.is_file()]
@@ -265,7 +265,7 @@ def test_watchlist_entries_need_a_purpose_and_expire(client, services, operator,
     assert r.status_code == 400 and "legal basis" in r.json()["detail"]
 
     # the expiry passes: the retention job removes the entry, and the face is unknown again
-    report = services.run_retention(time.time() + 3 * 86400)
+    report = services.governance.run_retention(time.time() + 3 * 86400)
     assert report.expired_people >= 1
     assert client.get(f"{API}/people/{person['id']}", headers=operator).status_code == 404
     r = client.post(

@@ -28,7 +28,7 @@ def services(tmp_path_factory, make_services):
     with make_services(tmp_path_factory.mktemp("imports-api"), imports=limits) as built:
         built.create_collection("staff")
         built.create_collection("watch")
-        built.set_watchlist("watch", True)
+        built.cameras.set_watchlist("watch", True)
         yield built
 
 

@@ -152,13 +152,13 @@ def test_door_lets_the_live_man_in_by_clip_and_follows_the_access_rules(
 
     # the schedule: only staff may pass, or customers at some other hour
     now = time.time()
-    assert services._access_refusal("customers", now) is None
+    assert services.liveness.access_refusal("customers", now) is None
     monkeypatch.setattr(services.settings, "access", [AccessRule(collection="staff")])
-    assert "no access rule lets 'customers' in" in (services._access_refusal("customers", now) or "")
+    assert "no access rule lets 'customers' in" in (services.liveness.access_refusal("customers", now) or "")
     hour = time.localtime(now).tm_hour
     later = AccessRule(collection="customers", hours=f"{(hour + 2) % 24:02d}:00-{(hour + 3) % 24:02d}:00")
     monkeypatch.setattr(services.settings, "access", [later])
-    assert "may not pass at" in (services._access_refusal("customers", now) or "")
+    assert "may not pass at" in (services.liveness.access_refusal("customers", now) or "")
 
 
 def test_a_phone_replay_is_refused_and_audited(client, services, admin, operator, clips, account):

@@ -291,9 +291,9 @@ def test_retention_deletes_unknown_faces_and_their_clusters(client, operator, ad
         sight(client, operator, photo(lfw, "Tang_Jiaxuan", n), "gate")
     services.unknown.step()
     assert len(client.get(f"{API}/unknown-clusters", headers=viewer).json()) == 1
-    services.run_retention()  # now: nothing is 24 h old yet
+    services.governance.run_retention()  # now: nothing is 24 h old yet
     assert len(client.get(f"{API}/unknown-faces", headers=viewer).json()) == 2
-    report = services.run_retention(time.time() + 24 * 3600 + 60)  # a day later
+    report = services.governance.run_retention(time.time() + 24 * 3600 + 60)  # a day later
     assert report.unknown_faces == 2
     assert client.get(f"{API}/unknown-faces", headers=viewer).json() == []
     assert client.get(f"{API}/unknown-clusters", headers=viewer).json() == []
@@ -303,17 +303,17 @@ def test_a_camera_keeps_its_strangers_with_their_quality(client, viewer, service
     """The Hamilton clip: after Lin-Manuel's shot, the audience and three people nobody enrolled (test_watchlist)."""
     from faceplane.config import CameraConfig
 
-    services.add_camera(CameraConfig(id="stage", source=str(examples / "short_hamilton_clip.mp4"), fps=5))
+    services.cameras.add(CameraConfig(id="stage", source=str(examples / "short_hamilton_clip.mp4"), fps=5))
     try:
         deadline = time.monotonic() + 120
-        while (status := services.camera("stage").status) is None or status.state != "ended":
+        while (status := services.cameras.view("stage").status) is None or status.state != "ended":
             assert time.monotonic() < deadline, status
             time.sleep(0.5)
         while len(faces := client.get(f"{API}/unknown-faces", params={"camera": "stage"}, headers=viewer).json()) < 3:
             assert time.monotonic() < deadline, faces  # the last tracks end with the source
             time.sleep(0.5)
     finally:
-        services.remove_camera("stage")
+        services.cameras.remove("stage")
     assert all(f["camera"] == "stage" and 0 < f["quality"] <= 1 for f in faces), faces
     chip = client.get(faces[0]["thumbnail_url"], headers=viewer)
     assert chip.status_code == 200 and chip.content.startswith(JPEG)

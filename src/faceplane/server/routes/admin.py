@@ -112,4 +112,4 @@ def audit(
     summary="Compliance report: what is stored, for how long, who searched (printable HTML)",
 )
 def report(who: Admin, services: ServicesDep) -> HTMLResponse:
-    return HTMLResponse(services.report(), headers={"Cache-Control": "no-store"})
+    return HTMLResponse(services.governance.report(), headers={"Cache-Control": "no-store"})

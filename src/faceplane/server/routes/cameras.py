@@ -13,25 +13,25 @@ router = APIRouter(tags=["cameras"])
 
 @router.get("/cameras", response_model=list[CameraOut])
 def list_cameras(who: Viewer, services: ServicesDep) -> list[CameraOut]:
-    return [CameraOut.of(v) for v in services.cameras()]
+    return [CameraOut.of(v) for v in services.cameras.views()]
 
 
 @router.post("/cameras", response_model=CameraOut, status_code=201)
 def add_camera(body: CameraIn, request: Request, who: Operator, services: ServicesDep) -> CameraOut:
     # the source policy is checked for this caller; a refusal is audited there (403 or 422)
-    view = services.add_camera(CameraConfig(**body.model_dump()), who=who, ip=client_ip(request))
+    view = services.cameras.add(CameraConfig(**body.model_dump()), who=who, ip=client_ip(request))
     services.record(who, "camera.add", target=body.id, ip=client_ip(request), status=201)
     return CameraOut.of(view)
 
 
 @router.get("/cameras/{camera_id}", response_model=CameraOut)
 def get_camera(camera_id: str, who: Viewer, services: ServicesDep) -> CameraOut:
-    return CameraOut.of(services.camera(camera_id))
+    return CameraOut.of(services.cameras.view(camera_id))
 
 
 @router.delete("/cameras/{camera_id}", status_code=204)
 def delete_camera(camera_id: str, request: Request, who: Operator, services: ServicesDep) -> None:
-    services.remove_camera(camera_id)
+    services.cameras.remove(camera_id)
     services.record(who, "camera.delete", target=camera_id, ip=client_ip(request), status=204)
 
 
@@ -41,7 +41,7 @@ def delete_camera(camera_id: str, request: Request, who: Operator, services: Ser
     responses={200: {"content": {"image/jpeg": {}}}, 204: {"description": "no frame yet"}},
 )
 def live_frame(camera_id: str, who: Viewer, services: ServicesDep) -> Response:
-    jpeg = services.live_frame(camera_id)
+    jpeg = services.cameras.live_frame(camera_id)
     if not jpeg:
         return Response(status_code=204)
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})

@@ -17,7 +17,7 @@ router = APIRouter(tags=["gallery"])
 
 @router.get("/collections", response_model=list[CollectionOut])
 def list_collections(who: Viewer, services: ServicesDep) -> list[CollectionOut]:
-    watch = services.watchlists()
+    watch = services.cameras.watchlists()
     return [CollectionOut.of(c, watch) for c in services.collections()]
 
 
@@ -25,7 +25,7 @@ def list_collections(who: Viewer, services: ServicesDep) -> list[CollectionOut]:
 def create_collection(body: CollectionIn, request: Request, who: Operator, services: ServicesDep) -> CollectionOut:
     collection = services.create_collection(body.name, body.description)
     services.record(who, "collection.create", target=body.name, ip=client_ip(request), status=201)
-    return CollectionOut.of(collection, services.watchlists())
+    return CollectionOut.of(collection, services.cameras.watchlists())
 
 
 @router.delete("/collections/{name}", status_code=204)
@@ -38,10 +38,10 @@ def delete_collection(name: str, request: Request, who: Admin, services: Service
 def set_watchlist(
     name: str, body: WatchlistIn, request: Request, who: Operator, services: ServicesDep
 ) -> CollectionOut:
-    services.set_watchlist(name, body.watchlist)
+    services.cameras.set_watchlist(name, body.watchlist)
     services.record(who, "watchlist.set", target=name, ip=client_ip(request), on=body.watchlist)
     (collection,) = [c for c in services.collections() if c.name == name]
-    return CollectionOut.of(collection, services.watchlists())
+    return CollectionOut.of(collection, services.cameras.watchlists())
 
 
 @router.get("/collections/{name}/people", response_model=list[PersonOut])
@@ -104,7 +104,7 @@ def get_person(person_id: Annotated[int, Path(ge=1, le=MAX_INT64)], who: Viewer,
 def delete_person(
     person_id: Annotated[int, Path(ge=1, le=MAX_INT64)], request: Request, who: Operator, services: ServicesDep
 ) -> ErasureOut:
-    report = services.erase_person(person_id)
+    report = services.governance.erase_person(person_id)
     services.record(who, "person.erase", target=str(person_id), ip=client_ip(request), **vars(report))
     return ErasureOut.of(report)
 

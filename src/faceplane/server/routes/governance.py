@@ -29,13 +29,13 @@ async def erase_by_photo(
     dry_run: Annotated[bool, Query(description="count what would be erased, delete nothing")] = False,
 ) -> ErasureOut:
     data = await read_image(image, services)
-    report = await run_in_threadpool(services.erase_face, data, dry_run=dry_run)
+    report = await run_in_threadpool(services.governance.erase_face, data, dry_run=dry_run)
     services.record(who, "erase.by-photo", ip=client_ip(request), **vars(report))
     return ErasureOut.of(report)
 
 
 @router.post("/retention/run", response_model=RetentionOut, summary="Apply the retention limits now")
 async def run_retention(request: Request, who: Admin, services: ServicesDep) -> RetentionOut:
-    report = await run_in_threadpool(services.run_retention)
+    report = await run_in_threadpool(services.governance.run_retention)
     services.record(who, "retention.run", ip=client_ip(request))
     return RetentionOut.of(report)

@@ -2,7 +2,7 @@
 
 A kiosk or the console's capture page starts a session, shows each challenge, sends frames (or one
 short clip) until the session is decided, then asks ``/verify-live`` or ``/identify-live``; each
-decision is audited with its evidence frames. See :mod:`faceplane.liveness.sessions`.
+decision is audited with its evidence frames. See :mod:`faceplane.access` and :mod:`faceplane.liveness.sessions`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ router = APIRouter(tags=["liveness"])
 def start(body: LivenessStartIn, request: Request, who: RateLimited, services: ServicesDep) -> LivenessSessionOut:
     if body.challenges is not None and not role_at_least(who.role, "admin"):
         raise HTTPException(403, "only admins may fix the challenges (a client that picks them defeats the check)")
-    status, nonce = services.liveness_start(list(body.challenges) if body.challenges else None)
+    status, nonce = services.liveness.start(list(body.challenges) if body.challenges else None)
     if body.challenges:
         services.record(who, "liveness.start", target=status.session_id, ip=client_ip(request), fixed=body.challenges)
     return LivenessSessionOut.of(status, nonce)
@@ -34,7 +34,7 @@ def start(body: LivenessStartIn, request: Request, who: RateLimited, services: S
 
 @router.get("/liveness/sessions/{session_id}", response_model=LivenessSessionOut)
 def status(session_id: str, who: Operator, services: ServicesDep) -> LivenessSessionOut:
-    return LivenessSessionOut.of(services.liveness_status(session_id))
+    return LivenessSessionOut.of(services.liveness.status(session_id))
 
 
 @router.post(
@@ -51,7 +51,7 @@ async def frame(
     t_s: Annotated[float | None, Form(ge=0, le=3600)] = None,
 ) -> LivenessSessionOut:
     data = await read_image(image, services)
-    return LivenessSessionOut.of(await run_in_threadpool(services.liveness_frame, session_id, nonce, data, t_s))
+    return LivenessSessionOut.of(await run_in_threadpool(services.liveness.frame, session_id, nonce, data, t_s))
 
 
 @router.post(
@@ -67,13 +67,13 @@ async def clip(
     services: ServicesDep,
 ) -> LivenessSessionOut:
     data = await read_clip(clip, services)
-    return LivenessSessionOut.of(await run_in_threadpool(services.liveness_clip, session_id, nonce, data))
+    return LivenessSessionOut.of(await run_in_threadpool(services.liveness.clip, session_id, nonce, data))
 
 
 @router.post("/verify-live", response_model=LiveDecisionOut, summary="1:1 face-pay: is this live person the account?")
 async def verify_live(body: VerifyLiveIn, request: Request, who: RateLimited, services: ServicesDep) -> LiveDecisionOut:
     decision = await run_in_threadpool(
-        services.verify_live, who, body.session_id, body.person_id, ip=client_ip(request)
+        services.liveness.verify, who, body.session_id, body.person_id, ip=client_ip(request)
     )
     return LiveDecisionOut.of(decision)
 
@@ -83,11 +83,11 @@ async def identify_live(
     body: IdentifyLiveIn, request: Request, who: RateLimited, services: ServicesDep
 ) -> LiveDecisionOut:
     decision = await run_in_threadpool(
-        services.identify_live, who, body.session_id, body.collections, ip=client_ip(request)
+        services.liveness.identify, who, body.session_id, body.collections, ip=client_ip(request)
     )
     return LiveDecisionOut.of(decision)
 
 
 @router.get("/liveness/evidence/{path:path}", response_class=FileResponse, summary="An evidence frame (admins)")
 def evidence(path: str, who: Admin, services: ServicesDep) -> FileResponse:
-    return FileResponse(services.evidence(path), media_type="image/jpeg")
+    return FileResponse(services.liveness.evidence(path), media_type="image/jpeg")
