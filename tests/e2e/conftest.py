@@ -142,3 +142,23 @@ def _watch_errors(page: Any) -> list[str]:
 def watch_errors() -> Callable[[Any], list[str]]:
     """``errors = watch_errors(page)``: the list the page's errors go to (see :func:`_watch_errors`)."""
     return _watch_errors
+
+
+ADMIN_LOGIN = ("admin", "fp-dev-admin-key")  # the development-mode administrator
+
+
+def _log_in(page: Any, user: str = ADMIN_LOGIN[0], password: str = ADMIN_LOGIN[1]) -> None:
+    """Open the console and log in (as the development administrator unless told otherwise)."""
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    page.fill("#login-user", user)
+    page.fill("#login-pass", password)
+    page.click("#login-submit")
+    expect(page.locator("#shell")).to_be_visible()
+
+
+@pytest.fixture
+def log_in() -> Callable[..., None]:
+    """``log_in(page)``: open the console and log in (see :func:`_log_in`)."""
+    return _log_in

@@ -23,17 +23,13 @@ def staff(server: str) -> str:
     return "staff"
 
 
-def test_import_a_zip_and_read_the_report(server: str, browser, staff: str, photo_zip, watch_errors) -> None:
+def test_import_a_zip_and_read_the_report(server: str, browser, staff: str, photo_zip, watch_errors, log_in) -> None:
     context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=server)
     page = context.new_page()
     page.set_default_timeout(15_000)
     errors = watch_errors(page)
     try:
-        page.goto("/")
-        page.fill("#login-user", ADMIN[0])
-        page.fill("#login-pass", ADMIN[1])
-        page.click("#login-submit")
-        expect(page.locator("#shell")).to_be_visible()
+        log_in(page)
         page.click('.nav-item[data-view="people"]')
         page.click(f'.coll-item[data-name="{staff}"]')
         expect(page.locator("#import-panel")).to_contain_text(f"Import photos into {staff}")

@@ -22,7 +22,6 @@ from faceplane.events import Event, EventStore
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 expect = sync_api.expect
-ADMIN = ("admin", "fp-dev-admin-key")  # development mode login
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 CROSSING_TIMEOUT_MS = 90_000  # the first person crosses after about 2 s of video; the detector shares 2 cores
 SEEDED_AT = (time.time() // 3600 - 2) * 3600 + 60  # in one hour, two hours ago: inside the console's last 24 h
@@ -38,14 +37,6 @@ def seed_data_dir(path: Path) -> None:
         event = Event.new(kind, camera="carpark", t_s=after_s, track_id=track_id, rule=rule, direction=direction)
         store.add(dataclasses.replace(event, wall_s=SEEDED_AT + after_s, object_class="car"))
     store.close()
-
-
-def _log_in(page) -> None:
-    page.goto("/")
-    page.fill("#login-user", ADMIN[0])
-    page.fill("#login-pass", ADMIN[1])
-    page.click("#login-submit")
-    expect(page.locator("#shell")).to_be_visible()
 
 
 def _add_camera(page, clip: Path, shot) -> dict[str, object]:
@@ -90,7 +81,7 @@ def _events(page) -> None:
 
 
 def test_operator_counts_people_and_cars_per_class(
-    server: str, browser, data: Path, tmp_path: Path, watch_errors
+    server: str, browser, data: Path, tmp_path: Path, watch_errors, log_in
 ) -> None:
     clip = data / "video" / "pets09-s2l1-video" / "vtest.mp4"
     context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=server)
@@ -105,7 +96,7 @@ def test_operator_counts_people_and_cars_per_class(
             page.screenshot(path=str(folder / f"{name}.png"))
 
     try:
-        _log_in(page)
+        log_in(page)
         body = _add_camera(page, clip, shot)
         assert body["objects"] == ["person", "car"], body
         assert body["object_detector"] == "nanodet" and body["object_input_size"] == 416, body

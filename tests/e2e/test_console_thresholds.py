@@ -51,18 +51,14 @@ def myers(server: str) -> int:
     return person_id
 
 
-def test_thresholds_and_not_this_person(server: str, browser, myers: int, watch_errors) -> None:
+def test_thresholds_and_not_this_person(server: str, browser, myers: int, watch_errors, log_in) -> None:
     context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=server)
     page = context.new_page()
     page.set_default_timeout(15_000)
     errors = watch_errors(page)
     api = httpx.Client(base_url=f"{server}/api/v1", headers={"X-API-Key": ADMIN[1]}, timeout=30)
     try:
-        page.goto("/")
-        page.fill("#login-user", ADMIN[0])
-        page.fill("#login-pass", ADMIN[1])
-        page.click("#login-submit")
-        expect(page.locator("#shell")).to_be_visible()
+        log_in(page)
 
         # ---- the collection's threshold, and what it means for its one person
         page.click('.nav-item[data-view="people"]')

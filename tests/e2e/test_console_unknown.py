@@ -49,7 +49,9 @@ def _wait_for_clusters(page, count: int) -> None:
         page.wait_for_load_state("networkidle")
 
 
-def test_operator_names_a_recurring_stranger_and_sees_him_recognised(server: str, browser, data: Path, tmp_path):
+def test_operator_names_a_recurring_stranger_and_sees_him_recognised(
+    server: str, browser, data: Path, tmp_path, log_in
+):
     context = browser.new_context(viewport={"width": 1440, "height": 1000}, base_url=server)
     page = context.new_page()
     page.set_default_timeout(15_000)
@@ -63,11 +65,7 @@ def test_operator_names_a_recurring_stranger_and_sees_him_recognised(server: str
             page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
     try:
-        page.goto("/")
-        page.fill("#login-user", ADMIN[0])
-        page.fill("#login-pass", ADMIN[1])
-        page.click("#login-submit")
-        expect(page.locator("#shell")).to_be_visible()
+        log_in(page)
         # from here on any error logged is a bug (before the login, /auth/me's 401 is logged as one)
         page.on("console", lambda msg: msg.type == "error" and errors.append(f"console: {msg.text}"))
         assert page.request.post("/api/v1/collections", data={"name": "regulars"}).status == 201  # plumbing

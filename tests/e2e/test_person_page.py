@@ -35,7 +35,9 @@ def enrolled(server: str, data: Path) -> dict[str, int]:
     return ids
 
 
-def test_rename_and_merge_on_the_person_page(server: str, browser, enrolled: dict[str, int], watch_errors) -> None:
+def test_rename_and_merge_on_the_person_page(
+    server: str, browser, enrolled: dict[str, int], watch_errors, log_in
+) -> None:
     context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=server)
     page = context.new_page()
     page.set_default_timeout(15_000)
@@ -44,11 +46,7 @@ def test_rename_and_merge_on_the_person_page(server: str, browser, enrolled: dic
     page.on("dialog", lambda dialog: dialog.accept())  # the merge asks for confirmation
     first, dup = enrolled["Aron Pearsol"], enrolled["Aaron (second badge)"]
     try:
-        page.goto("/")
-        page.fill("#login-user", ADMIN[0])
-        page.fill("#login-pass", ADMIN[1])
-        page.click("#login-submit")
-        expect(page.locator("#shell")).to_be_visible()
+        log_in(page)
 
         # ---- from the people list to the person page
         page.click('.nav-item[data-view="people"]')

@@ -71,7 +71,9 @@ def staff(server: str, data: Path) -> int:
         return int(r.json()["person"]["id"])
 
 
-def _check(launch: Callable[..., object], server: str, y4m: Path, tmp_path: Path, name: str):
+def _check(
+    launch: Callable[..., object], server: str, y4m: Path, tmp_path: Path, name: str, log_in: Callable[..., None]
+):
     browser = launch(
         "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream",
@@ -82,11 +84,7 @@ def _check(launch: Callable[..., object], server: str, y4m: Path, tmp_path: Path
     page.set_default_timeout(15_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto("/")
-    page.fill("#login-user", ADMIN[0])
-    page.fill("#login-pass", ADMIN[1])
-    page.click("#login-submit")
-    expect(page.locator("#shell")).to_be_visible()
+    log_in(page)
     page.goto(f"/#/verify?challenges={CHALLENGES}")
     expect(page.locator("#verify-start")).to_be_visible()
     expect(page.locator("#verify-collection option[value=staff]")).to_have_count(1)
@@ -101,8 +99,8 @@ def _check(launch: Callable[..., object], server: str, y4m: Path, tmp_path: Path
     return page, context, decision
 
 
-def test_a_live_person_at_the_webcam_is_let_in(launch, server, cameras, staff, tmp_path) -> None:
-    page, context, decision = _check(launch, server, cameras["live"], tmp_path, "live")
+def test_a_live_person_at_the_webcam_is_let_in(launch, server, cameras, staff, tmp_path, log_in) -> None:
+    page, context, decision = _check(launch, server, cameras["live"], tmp_path, "live", log_in)
     try:
         expect(decision).to_have_attribute("data-allowed", "true")
         expect(decision).to_contain_text("Access granted")
@@ -113,8 +111,8 @@ def test_a_live_person_at_the_webcam_is_let_in(launch, server, cameras, staff, t
         context.close()
 
 
-def test_a_phone_replay_at_the_webcam_is_refused(launch, server, cameras, staff, tmp_path) -> None:
-    _, context, decision = _check(launch, server, cameras["replay"], tmp_path, "replay")
+def test_a_phone_replay_at_the_webcam_is_refused(launch, server, cameras, staff, tmp_path, log_in) -> None:
+    _, context, decision = _check(launch, server, cameras["replay"], tmp_path, "replay", log_in)
     try:
         expect(decision).to_have_attribute("data-allowed", "false")
         expect(decision).to_contain_text("Access refused")
