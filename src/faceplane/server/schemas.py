@@ -18,7 +18,7 @@ from ..config import CameraConfig
 from ..errors import InvalidArgumentError
 from ..events import Event
 from ..gallery.editing import PersonChanges
-from ..gallery.records import Candidate, Collection, EnrollReport, Identification, Person
+from ..gallery.records import Candidate, Collection, Consent, EnrollReport, Identification, Person
 from ..governance import ErasureReport
 from ..liveness.challenge import LOOK_AT_CAMERA, PROMPTS
 from ..liveness.sessions import LivenessStatus
@@ -27,6 +27,21 @@ from ..people import MergeReport, TemplateMove
 from ..retention import RetentionReport
 from ..services import ModelsInUse
 from ..types import Faces, Match
+
+
+def utc_seconds(at: datetime | None) -> float | None:
+    """Unix seconds of a request's time (None stays None); a time without a zone is UTC."""
+    if at is None:
+        return None
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
+
+
+def consent_of(basis: str | None, source: str | None, date: str | None, purpose: str | None) -> Consent | None:
+    """The enrollment consent fields of a request as a :class:`Consent` (None when neither a legal basis nor a
+    purpose is given)."""
+    if not (basis or purpose):
+        return None
+    return Consent(basis=basis or "", source=source or "", date=date or "", purpose=purpose or "")
 
 
 class FaceOut(BaseModel):
@@ -256,8 +271,8 @@ class PersonPatchIn(BaseModel):
         given: dict[str, Any] = {k: getattr(self, k) for k in self.model_fields_set}
         if "name" in given:
             given["display_name"] = given.pop("name")
-        if (expiry := given.get("expires_at")) is not None:
-            given["expires_at"] = (expiry if expiry.tzinfo else expiry.replace(tzinfo=UTC)).timestamp()
+        if "expires_at" in given:
+            given["expires_at"] = utc_seconds(given["expires_at"])
         return PersonChanges(**given)
 
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..gallery.records import Consent, UnknownFace
+from ..gallery.records import UnknownFace
 from ..gallery.unknown import ClusterView
 from ..unknown_faces import NewPerson, Sightings
 from .deps import MAX_INT64
-from .schemas import CandidateOut, FaceOut, faces_out
+from .schemas import CandidateOut, FaceOut, consent_of, faces_out, utc_seconds
 
 __all__ = [
     "AssignIn",
@@ -86,18 +86,8 @@ class NameClusterIn(BaseModel):
     )
 
     def new_person(self) -> NewPerson:
-        consent = None
-        if self.consent_basis or self.purpose:
-            consent = Consent(
-                basis=self.consent_basis or "",
-                source=self.consent_source or "",
-                date=self.consent_date or "",
-                purpose=self.purpose or "",
-            )
-        expiry = None
-        if self.expires_at is not None:  # a time without a zone is UTC, as enrollment's form
-            at = self.expires_at
-            expiry = (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
+        consent = consent_of(self.consent_basis, self.consent_source, self.consent_date, self.purpose)
+        expiry = utc_seconds(self.expires_at)  # a time without a zone is UTC, as enrollment's form
         return NewPerson(self.display_name, self.external_id, consent, expiry)
 
 

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from ...gallery.records import Consent
 from ..deps import MAX_INT64, Admin, Operator, ServicesDep, Viewer, client_ip, read_image
-from ..schemas import CollectionIn, CollectionOut, EnrollOut, ErasureOut, PersonOut, TemplateOut, WatchlistIn
+from ..schemas import (
+    CollectionIn,
+    CollectionOut,
+    EnrollOut,
+    ErasureOut,
+    PersonOut,
+    TemplateOut,
+    WatchlistIn,
+    consent_of,
+    utc_seconds,
+)
 
 router = APIRouter(tags=["gallery"])
 
@@ -73,14 +82,8 @@ async def enroll(
     ] = None,
 ) -> EnrollOut:
     data = [await read_image(img, services) for img in images]
-    consent = None
-    if consent_basis or purpose:
-        consent = Consent(
-            basis=consent_basis or "", source=consent_source or "", date=consent_date or "", purpose=purpose or ""
-        )
-    expiry = None
-    if expires_at is not None:  # a time without a zone is UTC
-        expiry = (expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)).timestamp()
+    consent = consent_of(consent_basis, consent_source, consent_date, purpose)
+    expiry = utc_seconds(expires_at)
     report = await run_in_threadpool(
         services.enroll, name, data, name=display_name, person_id=person_id, consent=consent, expires_at=expiry
     )

@@ -8,14 +8,14 @@ one per file. A too-large upload or archive is a 413, an archive that is not a s
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from ...gallery.records import Consent
 from ..deps import MAX_INT64, Operator, ServicesDep, client_ip
+from ..schemas import consent_of, utc_seconds
 from ..schemas_imports import ImportJobOut, ImportReportOut
 
 router = APIRouter(tags=["imports"])
@@ -47,14 +47,8 @@ async def create_import(
         datetime | None, Form(description="ISO-8601; new people are deleted then (watchlists: required)")
     ] = None,
 ) -> ImportJobOut:
-    consent = None
-    if consent_basis or purpose:
-        consent = Consent(
-            basis=consent_basis or "", source=consent_source or "", date=consent_date or "", purpose=purpose or ""
-        )
-    expiry = None
-    if expires_at is not None:  # a time without a zone is UTC
-        expiry = (expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)).timestamp()
+    consent = consent_of(consent_basis, consent_source, consent_date, purpose)
+    expiry = utc_seconds(expires_at)
     job, created = await run_in_threadpool(
         services.imports.create, archive.file, filename=archive.filename or "upload.zip", collection=collection,
         consent=consent, expires_at=expiry, actor=who.name, role=who.role,
