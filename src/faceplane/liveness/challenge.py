@@ -119,6 +119,47 @@ class _Rest:
     mar: float
 
 
+def check_distance(distance: float | None) -> float:
+    """A session's ``same_person_distance``: the default embedder's calibrated 1:1 threshold at
+    :data:`IDENTITY_FAR` when None, else a positive finite number.
+
+    Raises:
+        InvalidArgumentError: a non-positive or non-finite distance.
+    """
+    if distance is None:
+        return load_calibration().threshold_at_far(IDENTITY_FAR)
+    if not (np.isfinite(distance) and distance > 0):
+        raise InvalidArgumentError(f"same_person_distance must be > 0, got {distance}")
+    return float(distance)
+
+
+def check_frame(expected_nonce: str, nonce: str, decided: bool) -> None:
+    """A frame may feed a session only with its nonce, and only before the decision (no replay).
+
+    Raises:
+        InvalidArgumentError: a nonce from another session, or a decided session.
+    """
+    if not secrets.compare_digest(nonce, expected_nonce):
+        raise InvalidArgumentError("this frame belongs to another liveness session (nonce mismatch)")
+    if decided:
+        raise InvalidArgumentError("this liveness session is decided; start a new one")
+
+
+@dataclass
+class SamePerson:
+    """The session's face stays one person: each embedding within ``distance`` of the first one."""
+
+    distance: float
+    first: npt.NDArray[np.float32] | None = None
+
+    def accepts(self, embedding: npt.ArrayLike) -> bool:
+        e = np.asarray(embedding, np.float32)
+        if self.first is None:
+            self.first = e
+            return True
+        return float(np.linalg.norm(e - self.first)) <= self.distance
+
+
 @dataclass
 class LivenessSession:
     """One challenge-response session (see the module docstring).
@@ -151,15 +192,12 @@ class LivenessSession:
     _rest_samples: list[Cues] = field(default_factory=list)
     _rest: _Rest | None = None
     _eyes_closed: bool = False
-    _first_embedding: npt.NDArray[np.float32] | None = None
     _completed: list[str] = field(default_factory=list)
     _failure: str | None = None
 
     def __post_init__(self) -> None:
-        if self.same_person_distance is None:
-            self.same_person_distance = load_calibration().threshold_at_far(IDENTITY_FAR)
-        elif not (np.isfinite(self.same_person_distance) and self.same_person_distance > 0):
-            raise InvalidArgumentError(f"same_person_distance must be > 0, got {self.same_person_distance}")
+        self.same_person_distance = check_distance(self.same_person_distance)
+        self._identity = SamePerson(self.same_person_distance)
         if self.challenges:
             unknown = [c for c in self.challenges if c not in CHALLENGES]
             if unknown:
@@ -204,10 +242,7 @@ class LivenessSession:
         Raises:
             InvalidArgumentError: a nonce from another session, or frames after the decision (replay).
         """
-        if not secrets.compare_digest(nonce, self.nonce):
-            raise InvalidArgumentError("this frame belongs to another liveness session (nonce mismatch)")
-        if self.decided:
-            raise InvalidArgumentError("this liveness session is decided; start a new one")
+        check_frame(self.nonce, nonce, self.decided)
         if self._started_t is None:
             self._started_t = t_s
         if t_s - self._started_t > self.total_timeout_s:
@@ -216,7 +251,7 @@ class LivenessSession:
             return self._timeout(t_s)
         # identity is compared on near-frontal frames only: a 40-degree profile is far from any frontal embedding
         frontal = abs(cues.yaw) < _TURN_ABS_DEG
-        if embedding is not None and frontal and not self._same_person(np.asarray(embedding, np.float32)):
+        if embedding is not None and frontal and not self._identity.accepts(embedding):
             return self._fail("the face changed during the session (another person or a swapped picture)")
         if self._rest is None:
             if abs(cues.yaw) > _REST_MAX_DEG or abs(cues.pitch) > _REST_MAX_DEG:
@@ -255,13 +290,6 @@ class LivenessSession:
         if self._challenge_t is not None and t_s - self._challenge_t > self.challenge_timeout_s:
             return self._fail(f"{self.current!r} not done within {self.challenge_timeout_s:g} s")
         return self.current
-
-    def _same_person(self, embedding: npt.NDArray[np.float32]) -> bool:
-        if self._first_embedding is None:
-            self._first_embedding = embedding
-            return True
-        assert self.same_person_distance is not None  # set in __post_init__
-        return float(np.linalg.norm(embedding - self._first_embedding)) <= self.same_person_distance
 
     def _met(self, challenge: str, c: Cues) -> bool:
         rest = self._rest

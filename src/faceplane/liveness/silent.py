@@ -14,12 +14,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
-import numpy as np
 import numpy.typing as npt
 
 from ..errors import InvalidArgumentError
-from ..verify import load_calibration
-from .challenge import _TURN_ABS_DEG, IDENTITY_FAR, Cues, SessionResult
+from .challenge import _TURN_ABS_DEG, Cues, SamePerson, SessionResult, check_distance, check_frame
 
 __all__ = ["SilentSession"]
 
@@ -40,17 +38,14 @@ class SilentSession:
     challenges: list[str] = field(default_factory=list)
     _started_t: float | None = None
     _face_times: list[float] = field(default_factory=list)
-    _first_embedding: npt.NDArray[np.float32] | None = None
     _failure: str | None = None
     _done: bool = False
 
     def __post_init__(self) -> None:
         if self.frames < 2 or self.span_s < 0:
             raise InvalidArgumentError(f"frames must be >= 2 and span_s >= 0, got {self.frames}, {self.span_s}")
-        if self.same_person_distance is None:
-            self.same_person_distance = load_calibration().threshold_at_far(IDENTITY_FAR)
-        elif not (np.isfinite(self.same_person_distance) and self.same_person_distance > 0):
-            raise InvalidArgumentError(f"same_person_distance must be > 0, got {self.same_person_distance}")
+        self.same_person_distance = check_distance(self.same_person_distance)
+        self._identity = SamePerson(self.same_person_distance)
 
     @property
     def current(self) -> str | None:
@@ -70,10 +65,7 @@ class SilentSession:
         Raises:
             InvalidArgumentError: a nonce from another session, or frames after the decision.
         """
-        if not secrets.compare_digest(nonce, self.nonce):
-            raise InvalidArgumentError("this frame belongs to another liveness session (nonce mismatch)")
-        if self.decided:
-            raise InvalidArgumentError("this liveness session is decided; start a new one")
+        check_frame(self.nonce, nonce, self.decided)
         if self._started_t is None:
             self._started_t = t_s
         if t_s - self._started_t > self.total_timeout_s:
@@ -82,13 +74,9 @@ class SilentSession:
         if cues is None:
             return None
         # identity is compared on near-frontal frames, as the challenges do
-        if embedding is not None and abs(cues.yaw) < _TURN_ABS_DEG:
-            e = np.asarray(embedding, np.float32)
-            if self._first_embedding is None:
-                self._first_embedding = e
-            elif float(np.linalg.norm(e - self._first_embedding)) > float(self.same_person_distance or 0):
-                self._failure = "the face changed during the session (another person or a swapped picture)"
-                return None
+        if embedding is not None and abs(cues.yaw) < _TURN_ABS_DEG and not self._identity.accepts(embedding):
+            self._failure = "the face changed during the session (another person or a swapped picture)"
+            return None
         self._face_times.append(t_s)
         if len(self._face_times) >= self.frames and self._face_times[-1] - self._face_times[0] >= self.span_s:
             self._done = True
