@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import statistics
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -194,7 +195,7 @@ class PadClip:
         self.heavy_every = heavy_every
         self.max_frames = max_frames
         self._passive = PassiveClip(max_frames=max_frames)
-        self._frames: list[dict[str, float | None]] = []
+        self._frames: deque[dict[str, float | None]] = deque(maxlen=max_frames)
         self._count = 0
 
     def __len__(self) -> int:
@@ -209,7 +210,7 @@ class PadClip:
         heavy = self._count % self.heavy_every == 0
         self._count += 1
         signals = self.detector._signals(self._passive, image, box, heavy)
-        self._frames = [*self._frames[-(self.max_frames - 1) :], signals]
+        self._frames.append(signals)
         return _decide(self.detector.frame_fusion, signals)
 
     def result(self) -> PadResult:
