@@ -392,7 +392,7 @@ class RetentionConfig(BaseModel):
 
 
 class ImportConfig(BaseModel):
-    """Bulk photo imports (``POST /imports``, :mod:`faceplane.imports`). The limits are operating choices, not
+    """Bulk photo imports (``POST /imports``, :mod:`faceplane.services.imports`). The limits are operating choices, not
     measured: a zip of a few thousand people's photos fits; a bigger one is split."""
 
     model_config = ConfigDict(extra="forbid")
@@ -405,7 +405,7 @@ class ImportConfig(BaseModel):
 
 
 class UnknownClusteringConfig(BaseModel):
-    """How the server groups unknown faces into recurring strangers as they arrive (:mod:`faceplane.unknown_faces`).
+    """How the server groups unknown faces into recurring strangers as they arrive (:mod:`faceplane.services.unknown`).
 
     Every ``interval_s`` up to ``faces_per_run`` new faces join the existing cluster they match; at most every
     ``full_every_minutes`` all faces (the newest ``max_faces``) are clustered again, which is when a new

@@ -19,10 +19,10 @@ from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .cameras import CameraView
 from .events import Event
 from .events.webhooks import WebhookSink
 from .services import Services
+from .services.cameras import CameraView
 from .timings import LatencySnapshot
 from .video.sources import SourceState
 
@@ -97,7 +97,7 @@ class Telemetry:
         services = self._services
         return TelemetrySnapshot(
             cameras=[_camera_stats(view) for view in services.cameras.views()],
-            collections=[CollectionSize(c.name, c.people, c.templates) for c in services.collections()],
+            collections=[CollectionSize(c.name, c.people, c.templates) for c in services.library.collections()],
             webhooks=[
                 WebhookStats(_safe_target(s.url), s.delivered, s.failed, s.queued)
                 for s in services.sinks

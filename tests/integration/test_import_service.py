@@ -19,7 +19,7 @@ from faceplane.gallery.archive import ArchiveLimits
 from faceplane.gallery.gallery import Gallery
 from faceplane.gallery.imports import FileOutcome, ImportStore
 from faceplane.gallery.records import Consent, EnrollReport
-from faceplane.imports import ImportService, report_lines
+from faceplane.services.imports import ImportService, report_lines
 
 MB = 1 << 20
 LIMITS = ArchiveLimits(

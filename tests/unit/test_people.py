@@ -19,7 +19,7 @@ from faceplane.gallery.editing import GalleryEditor, PersonChanges
 from faceplane.gallery.gallery import Gallery
 from faceplane.gallery.records import Consent
 from faceplane.governance import Eraser
-from faceplane.people import PeopleEditor
+from faceplane.services.people import PeopleEditor
 
 DAY_S = 86400.0
 

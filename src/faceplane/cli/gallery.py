@@ -22,7 +22,7 @@ from ._common import INDEXES, Subcommands, default_data_dir, report_input_error,
 
 if TYPE_CHECKING:
     from ..gallery.imports import ImportFile
-    from ..imports import ImportService
+    from ..services.imports import ImportService
 
 __all__ = ["add_gallery_commands", "add_keygen_command"]
 
@@ -163,12 +163,12 @@ def _cmd_enroll(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _import_service(args: argparse.Namespace, g: Gallery, gate: QualityGate) -> ImportService:
-    """The server's bulk import (:mod:`faceplane.imports`) on this gallery, its jobs kept apart from the server's
-    (``imports-cli.sqlite``) so that a server on the same folder never runs them too."""
+    """The server's bulk import (:mod:`faceplane.services.imports`) on this gallery, its jobs kept apart from the
+    server's (``imports-cli.sqlite``) so that a server on the same folder never runs them too."""
     from ..config import ImportConfig
     from ..gallery.archive import ArchiveLimits
     from ..gallery.imports import ImportStore
-    from ..imports import ImportService
+    from ..services.imports import ImportService
 
     def enroll(
         collection: str, images: list[bytes], *, name: str | None, person_id: int | None,
@@ -194,7 +194,7 @@ def _enroll_zip(args: argparse.Namespace, g: Gallery, gate: QualityGate, out: Te
     stopped; the report is the server's import report, in the words of the other enrollments'."""
     from tqdm import tqdm
 
-    from ..imports import report_lines
+    from ..services.imports import report_lines
 
     service = _import_service(args, g, gate)
     consent = Consent(args.consent_basis, args.consent_source, args.consent_date) if args.consent_basis else None

@@ -10,10 +10,8 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from ..access import LiveDecision
 from ..analytics import ClassHour
 from ..analytics import HourCount as HourlyCount
-from ..cameras import CameraView
 from ..config import CameraConfig
 from ..errors import InvalidArgumentError
 from ..events import Event
@@ -23,9 +21,11 @@ from ..governance import ErasureReport
 from ..liveness.challenge import LOOK_AT_CAMERA, PROMPTS
 from ..liveness.sessions import LivenessStatus
 from ..models.store import ModelInfo
-from ..people import MergeReport, TemplateMove
 from ..retention import RetentionReport
 from ..services import ModelsInUse
+from ..services.access import LiveDecision
+from ..services.cameras import CameraView
+from ..services.people import MergeReport, TemplateMove
 from ..types import Faces, Match
 
 

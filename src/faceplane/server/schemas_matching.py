@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..gallery.thresholds import MatchThreshold, ThresholdInfo
-from ..matching import CorrectionView, ThresholdView
+from ..services.matching import CorrectionView, ThresholdView
 from .schemas import CandidateOut
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..gallery.records import UnknownFace
 from ..gallery.unknown import ClusterView
-from ..unknown_faces import NewPerson, Sightings
+from ..services.unknown import NewPerson, Sightings
 from .deps import MAX_INT64
 from .schemas import CandidateOut, FaceOut, consent_of, faces_out, utc_seconds
 

@@ -70,19 +70,19 @@ class Call:
 
 def _collection(ctx: Ctx) -> str:
     name = f"roles-{ctx.run}"
-    ctx.services.create_collection(name)
+    ctx.services.library.create_collection(name)
     return name
 
 
 def _person(ctx: Ctx) -> int:
     jpeg = (ctx.examples / "obama_small.jpg").read_bytes()
-    report = ctx.services.enroll(_collection(ctx), [jpeg], name="Barack Obama", person_id=None, consent=None)
+    report = ctx.services.library.enroll(_collection(ctx), [jpeg], name="Barack Obama", person_id=None, consent=None)
     assert report.person is not None
     return report.person.id
 
 
 def _template_id(ctx: Ctx) -> int:
-    (template,) = ctx.services.templates(_person(ctx))
+    (template,) = ctx.services.library.templates(_person(ctx))
     return template.id
 
 
@@ -95,8 +95,8 @@ def _merge(ctx: Ctx) -> Call:
     """Obama enrolled twice in one collection: the second merged into the first."""
     jpeg = (ctx.examples / "obama_small.jpg").read_bytes()
     first = _person(ctx)
-    name = ctx.services.person(first).collection
-    report = ctx.services.enroll(name, [jpeg], name="Obama (again)", person_id=None, consent=None)
+    name = ctx.services.library.person(first).collection
+    report = ctx.services.library.enroll(name, [jpeg], name="Obama (again)", person_id=None, consent=None)
     assert report.person is not None
     return Call(f"/people/{first}/merge", {"json": {"merge_person_id": report.person.id}})
 
@@ -210,7 +210,7 @@ def _alert(ctx: Ctx) -> str:
     """A watchlist alert naming Obama, with another photo of him as its snapshot (test_corrections_api.py)."""
     from faceplane.events import Event
 
-    person = ctx.services.person(_person(ctx))
+    person = ctx.services.library.person(_person(ctx))
     event = Event.new("watchlist.start", camera="roles", t_s=0.0, track_id=1, person_id=person.id,
                       person_name=person.display_name, collection=person.collection, distance=0.5)  # fmt: skip
     assert ctx.services.events.add(event, (ctx.examples / "obama2.jpg").read_bytes()) is not None

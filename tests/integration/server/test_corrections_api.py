@@ -199,7 +199,7 @@ def test_the_settings_file_sets_thresholds_routes_and_the_enrollment_gate(make_s
         with pytest.raises(InvalidArgumentError, match="settings file"):
             services.matching.set_collection_threshold("vip", None)
         photo = _lfw(data, "Richard_Myers_0004.jpg").read_bytes()
-        report = services.enroll("vip", [photo], name="Richard Myers", person_id=None, consent=None)
+        report = services.library.enroll("vip", [photo], name="Richard Myers", person_id=None, consent=None)
         assert report.person is None and "face too small" in report.rejected[0].reasons[0]
 
 
@@ -207,9 +207,10 @@ def test_erasure_by_photo_removes_the_face_kept_as_a_correction(make_services, t
     """Bruce Van De Velde asks to be erased: his face, kept as a correction of Myers, goes (found from his other
     photo). Myers's template matches him too at the erasure's distance (FAR 1e-3), so Myers is erased with it."""
     with make_services(tmp_path / "data") as services:
-        services.create_collection("lookalikes")
+        services.library.create_collection("lookalikes")
         myers = _lfw(data, "Richard_Myers_0004.jpg").read_bytes()
-        person = services.enroll("lookalikes", [myers], name="Richard Myers", person_id=None, consent=None).person
+        report = services.library.enroll("lookalikes", [myers], name="Richard Myers", person_id=None, consent=None)
+        person = report.person
         assert person is not None
         services.matching.correct_photo(person.id, _lfw(data, "Bruce_Van_De_Velde_0002.jpg").read_bytes())
         other_photo = _lfw(data, "Bruce_Van_De_Velde_0001.jpg").read_bytes()

@@ -50,8 +50,8 @@ def wait_done(client, headers, job_id: int, timeout_s: float = 120.0) -> dict[st
 def test_an_uploaded_zip_is_enrolled_in_the_background_with_a_report(client, services: Services, operator, photo_zip):
     # the first person is already enrolled elsewhere, from the photo held out: their imported faces are flagged
     first_name, first_photo = next(iter(photo_zip.holdout.items()))
-    services.create_collection("earlier")
-    services.enroll("earlier", [first_photo.read_bytes()], name="Badge 17", person_id=None, consent=None)
+    services.library.create_collection("earlier")
+    services.library.enroll("earlier", [first_photo.read_bytes()], name="Badge 17", person_id=None, consent=None)
     form = {"consent_basis": "contract", "consent_source": "badge export", "consent_date": "2024-05-01"}
     response = post_zip(client, operator, photo_zip.path.read_bytes(), **form)
     assert response.status_code == 201, response.text
@@ -112,7 +112,7 @@ def test_the_same_zip_again_enrolls_nothing_twice(client, operator, photo_zip):
 
 
 def test_erasing_a_person_blanks_their_names_in_import_reports(client, services: Services, operator, photo_zip):
-    services.create_collection("erase")
+    services.library.create_collection("erase")
     job = post_zip(client, operator, photo_zip.path.read_bytes(), collection="erase").json()
     report = wait_done(client, operator, job["id"])
     name = next(iter(photo_zip.holdout))

@@ -233,7 +233,7 @@ def test_a_cluster_joins_an_existing_person(client, operator, viewer, services, 
 
 
 def test_a_face_of_someone_else_is_refused_and_stays_in_the_pool(client, operator, services, pool):
-    (wolfowitz,) = [p for p in services.people("regulars", 100, 0) if p.display_name == "Paul Wolfowitz"]
+    (wolfowitz,) = [p for p in services.library.people("regulars", 100, 0) if p.display_name == "Paul Wolfowitz"]
     body = {"person_id": wolfowitz.id, "face_ids": pool.lagos}
     response = client.post(f"{API}/unknown-faces/assign", json=body, headers=operator)
     assert response.status_code == 200, response.text

@@ -15,7 +15,7 @@ import pytest
 
 from faceplane.events import EventBus, EventStore, MemorySink
 from faceplane.gallery.thresholds import MatchThreshold
-from faceplane.matching import MatchingService
+from faceplane.services.matching import MatchingService
 from faceplane.video import AnalyzerSettings, LocalAnalyzer, VideoEngine, VideoSource
 
 pytestmark = pytest.mark.slow

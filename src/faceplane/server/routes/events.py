@@ -33,7 +33,7 @@ def list_events(
         list[str] | None, Query(alias="class", description="object class of the track: person, car... (any of)")
     ] = None,
 ) -> list[EventOut]:
-    found = services.query_events(
+    found = services.history.query(
         cameras=camera or (),
         kinds=kind or (),
         object_classes=object_class or (),
@@ -89,7 +89,7 @@ def hourly(
 ) -> list[HourCount]:
     until = until_s if until_s is not None else time.time()
     since = since_s if since_s is not None else until - 86400
-    return [HourCount.of(c) for c in services.counts_per_hour(kind, since, until, camera, object_class or ())]
+    return [HourCount.of(c) for c in services.history.counts_per_hour(kind, since, until, camera, object_class or ())]
 
 
 @router.get(
@@ -107,7 +107,7 @@ def per_class(
 ) -> list[ClassHourOut]:
     until = until_s if until_s is not None else time.time()
     since = since_s if since_s is not None else until - 86400
-    return [ClassHourOut.of(c) for c in services.counts_per_class(since, until, camera, object_class or ())]
+    return [ClassHourOut.of(c) for c in services.history.counts_per_class(since, until, camera, object_class or ())]
 
 
 @router.get("/analytics/dwell", response_model=list[DwellOut], summary="Zone visits and dwell times")
@@ -122,10 +122,10 @@ def dwell(
     since = since_s if since_s is not None else until - 86400
     return [
         DwellOut(camera=c, zone=z, visits=n, mean_dwell_s=round(mean, 2), max_dwell_s=round(top, 2))
-        for c, z, n, mean, top in services.dwell(since, until, camera)
+        for c, z, n, mean, top in services.history.dwell(since, until, camera)
     ]
 
 
 @router.get("/snapshots/{path:path}", response_class=FileResponse)
 def snapshot(path: str, who: Viewer, services: ServicesDep) -> FileResponse:
-    return FileResponse(services.snapshot(path), media_type="image/jpeg")
+    return FileResponse(services.history.snapshot(path), media_type="image/jpeg")

@@ -23,7 +23,7 @@ class Landmarks(IntEnum):
 
 @router.post("/detect", response_model=DetectOut, summary="Find faces: boxes, 5-point landmarks, quality")
 async def detect(image: Annotated[UploadFile, File()], who: RateLimited, services: ServicesDep) -> DetectOut:
-    faces = await run_in_threadpool(services.detect, await read_image(image, services))
+    faces = await run_in_threadpool(services.faces.detect, await read_image(image, services))
     return DetectOut(faces=faces_out(faces))
 
 
@@ -37,7 +37,7 @@ async def analyze(
     landmarks: Annotated[Landmarks, Query(description="5 or 68 (iBUG terms: non-commercial)")] = Landmarks.FIVE,
 ) -> AnalyzeOut:
     data = await read_image(image, services)
-    faces, pose = await run_in_threadpool(services.analyze, data, landmarks=int(landmarks))
+    faces, pose = await run_in_threadpool(services.faces.analyze, data, landmarks=int(landmarks))
     return AnalyzeOut(faces=analyzed_out(faces, pose))
 
 
@@ -50,7 +50,7 @@ async def verify(
     services: ServicesDep,
 ) -> MatchOut:
     a, b = await read_image(image_a, services), await read_image(image_b, services)
-    match = await run_in_threadpool(services.verify, a, b)
+    match = await run_in_threadpool(services.faces.verify, a, b)
     services.record(who, "verify", ip=client_ip(request), same=match.is_match, distance=round(match.distance, 4))
     return MatchOut.of(match)
 
@@ -66,7 +66,7 @@ async def identify(
 ) -> IdentifyOut:
     # detection + embedding take 0.3-1 s of CPU: off the event loop, or every other request (health, console,
     # SSE) waits behind it
-    faces, results = await run_in_threadpool(services.identify, await read_image(image, services), collection, k)
+    faces, results = await run_in_threadpool(services.faces.identify, await read_image(image, services), collection, k)
     matched = [r.person.person_id for r in results if r.person]
     services.record(
         who, "identify", target=",".join(collection or []), ip=client_ip(request), faces=len(faces), matched=matched

@@ -27,19 +27,19 @@ router = APIRouter(tags=["gallery"])
 @router.get("/collections", response_model=list[CollectionOut])
 def list_collections(who: Viewer, services: ServicesDep) -> list[CollectionOut]:
     watch = services.cameras.watchlists()
-    return [CollectionOut.of(c, watch) for c in services.collections()]
+    return [CollectionOut.of(c, watch) for c in services.library.collections()]
 
 
 @router.post("/collections", response_model=CollectionOut, status_code=201)
 def create_collection(body: CollectionIn, request: Request, who: Operator, services: ServicesDep) -> CollectionOut:
-    collection = services.create_collection(body.name, body.description)
+    collection = services.library.create_collection(body.name, body.description)
     services.record(who, "collection.create", target=body.name, ip=client_ip(request), status=201)
     return CollectionOut.of(collection, services.cameras.watchlists())
 
 
 @router.delete("/collections/{name}", status_code=204)
 def delete_collection(name: str, request: Request, who: Admin, services: ServicesDep) -> None:
-    removed = services.delete_collection(name)
+    removed = services.library.delete_collection(name)
     services.record(who, "collection.delete", target=name, ip=client_ip(request), status=204, people=removed)
 
 
@@ -49,7 +49,7 @@ def set_watchlist(
 ) -> CollectionOut:
     services.cameras.set_watchlist(name, body.watchlist)
     services.record(who, "watchlist.set", target=name, ip=client_ip(request), on=body.watchlist)
-    (collection,) = [c for c in services.collections() if c.name == name]
+    (collection,) = [c for c in services.library.collections() if c.name == name]
     return CollectionOut.of(collection, services.cameras.watchlists())
 
 
@@ -61,7 +61,7 @@ def list_people(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
 ) -> list[PersonOut]:
-    return [PersonOut.of(p) for p in services.people(name, limit, offset)]
+    return [PersonOut.of(p) for p in services.library.people(name, limit, offset)]
 
 
 @router.post("/collections/{name}/people", response_model=EnrollOut, status_code=201)
@@ -85,7 +85,7 @@ async def enroll(
     consent = consent_of(consent_basis, consent_source, consent_date, purpose)
     expiry = utc_seconds(expires_at)
     report = await run_in_threadpool(
-        services.enroll, name, data, name=display_name, person_id=person_id, consent=consent, expires_at=expiry
+        services.library.enroll, name, data, name=display_name, person_id=person_id, consent=consent, expires_at=expiry
     )
     target = f"{name}/{report.person.id}" if report.person else name
     services.record(
@@ -96,7 +96,7 @@ async def enroll(
 
 @router.get("/people/{person_id}", response_model=PersonOut)
 def get_person(person_id: Annotated[int, Path(ge=1, le=MAX_INT64)], who: Viewer, services: ServicesDep) -> PersonOut:
-    return PersonOut.of(services.person(person_id))
+    return PersonOut.of(services.library.person(person_id))
 
 
 @router.delete(
@@ -126,7 +126,7 @@ def list_templates(
             created_at=t.created_at,
             thumbnail_url=f"/api/v1/templates/{t.id}/thumbnail.jpg",
         )
-        for t in services.templates(person_id)
+        for t in services.library.templates(person_id)
     ]
 
 
@@ -136,11 +136,11 @@ def list_templates(
     responses={200: {"content": {"image/jpeg": {}}}, 204: {"description": "enrolled from an embedding: no picture"}},
 )
 def template_thumbnail(template_id: TemplateId, who: Viewer, services: ServicesDep) -> Response:
-    jpeg = services.template_thumbnail(template_id)
+    jpeg = services.library.template_thumbnail(template_id)
     return Response(jpeg, media_type="image/jpeg") if jpeg else Response(status_code=204)
 
 
 @router.delete("/templates/{template_id}", status_code=204, summary="Remove one face template, keep the person")
 def delete_template(template_id: TemplateId, request: Request, who: Operator, services: ServicesDep) -> None:
-    services.remove_template(template_id)
+    services.library.remove_template(template_id)
     services.record(who, "template.delete", target=str(template_id), ip=client_ip(request), status=204)

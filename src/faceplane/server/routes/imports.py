@@ -1,5 +1,6 @@
 """Bulk imports: a zip of photos, one folder per person (``Person_Name/photo.jpg``), enrolled in the background
-through the enrollment quality gate and policy, with a report of what was refused and why (:mod:`faceplane.imports`).
+through the enrollment quality gate and policy, with a report of what was refused and why
+(:mod:`faceplane.services.imports`).
 
 Operators may import, as they may enroll; the reports name people and files, so they are the operators' too.
 The audit log gets one row when a job starts or is resumed (here) and one when it ends (the service's), never

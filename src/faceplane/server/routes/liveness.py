@@ -2,7 +2,8 @@
 
 A kiosk or the console's capture page starts a session, shows each challenge, sends frames (or one
 short clip) until the session is decided, then asks ``/verify-live`` or ``/identify-live``; each
-decision is audited with its evidence frames. See :mod:`faceplane.access` and :mod:`faceplane.liveness.sessions`.
+decision is audited with its evidence frames. See :mod:`faceplane.services.access` and
+:mod:`faceplane.liveness.sessions`.
 """
 
 from __future__ import annotations

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .events import EventStore
-from .gallery.editing import GalleryEditor, PersonChanges
-from .gallery.gallery import Gallery
-from .gallery.records import Person
-from .governance import check_enrollment
+from ..events import EventStore
+from ..gallery.editing import GalleryEditor, PersonChanges
+from ..gallery.gallery import Gallery
+from ..gallery.records import Person
+from ..governance import check_enrollment
 
 __all__ = ["MergeReport", "PeopleEditor", "TemplateMove"]
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from .config import CameraConfig
-from .errors import InvalidArgumentError, NotFoundError
-from .events import Event, EventStore
-from .gallery.gallery import Gallery
-from .gallery.negatives import Correction
-from .gallery.records import Identification, Person, Template
-from .gallery.thresholds import MatchThreshold, ThresholdInfo, explain
+from ..config import CameraConfig
+from ..errors import InvalidArgumentError, NotFoundError
+from ..events import Event, EventStore
+from ..gallery.gallery import Gallery
+from ..gallery.negatives import Correction
+from ..gallery.records import Identification, Person, Template
+from ..gallery.thresholds import MatchThreshold, ThresholdInfo, explain
 
 __all__ = ["CorrectionView", "MatchingService", "ThresholdView"]
 

@@ -29,14 +29,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .config import UnknownClusteringConfig
-from .errors import InvalidArgumentError, NotFoundError
-from .gallery.gallery import Gallery
-from .gallery.records import Candidate, Consent, EnrollReport, Identification, Rejection, UnknownFace, UnknownFilter
-from .gallery.unknown import ClusterStep, ClusterView, IncrementalClusterer, best_faces, list_clusters, list_faces
-from .governance import check_enrollment
-from .images import encode_jpeg
-from .types import Faces
+from ..config import UnknownClusteringConfig
+from ..errors import InvalidArgumentError, NotFoundError
+from ..gallery.gallery import Gallery
+from ..gallery.records import Candidate, Consent, EnrollReport, Identification, Rejection, UnknownFace, UnknownFilter
+from ..gallery.unknown import ClusterStep, ClusterView, IncrementalClusterer, best_faces, list_clusters, list_faces
+from ..governance import check_enrollment
+from ..images import encode_jpeg
+from ..types import Faces
 
 __all__ = ["NewPerson", "Sightings", "UnknownFaces", "unknown_faces_for"]
 

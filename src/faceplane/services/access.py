@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from .accounts import Principal
-from .audit import AuditLog
-from .config import Settings
-from .errors import NotFoundError
-from .gallery.gallery import Gallery
-from .liveness.sessions import LiveCapture, LivenessChecker, LivenessStatus
-from .pipeline import Engine
+from ..accounts import Principal
+from ..audit import AuditLog
+from ..config import Settings
+from ..errors import NotFoundError
+from ..gallery.gallery import Gallery
+from ..liveness.sessions import LiveCapture, LivenessChecker, LivenessStatus
+from ..pipeline import Engine
 
 __all__ = ["LIVENESS_DETECT_WIDTH", "LiveDecision", "LivenessService", "file_below"]
 

@@ -1,7 +1,7 @@
 """Bulk imports: a zip of photos, one folder per person, enrolled in the background, resumable.
 
 An import goes through the same door as a single enrollment: the ``enroll`` callable is the server's
-(:meth:`faceplane.services.Services.enroll`: the quality gate of the settings, the consent and watchlist policy
+(:meth:`faceplane.services.GalleryService.enroll`: the quality gate of the settings, the consent and watchlist policy
 of :func:`~faceplane.governance.check_enrollment` for each new person). The consent fields and the expiry of
 the import apply to every person it creates; the policy is checked once when the import is asked for, so a
 watchlist import without a purpose is refused before anything is uploaded for good.
@@ -36,14 +36,14 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from .audit import AuditLog
-from .config import Settings
-from .errors import FaceplaneError, InvalidArgumentError
-from .gallery.archive import ArchiveError, ArchiveLimits, copy_archive, read_archive, read_photos
-from .gallery.gallery import Gallery
-from .gallery.imports import FileOutcome, ImportFile, ImportJob, ImportStore, Outcome, outcomes_of
-from .gallery.records import Consent, EnrollReport
-from .governance import check_enrollment
+from ..audit import AuditLog
+from ..config import Settings
+from ..errors import FaceplaneError, InvalidArgumentError
+from ..gallery.archive import ArchiveError, ArchiveLimits, copy_archive, read_archive, read_photos
+from ..gallery.gallery import Gallery
+from ..gallery.imports import FileOutcome, ImportFile, ImportJob, ImportStore, Outcome, outcomes_of
+from ..gallery.records import Consent, EnrollReport
+from ..governance import check_enrollment
 
 __all__ = ["EnrollFn", "ImportService", "import_service_for", "report_lines"]
 
@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 
 class EnrollFn(Protocol):
-    """Enroll photos of one person (the signature of :meth:`faceplane.services.Services.enroll`)."""
+    """Enroll photos of one person (the signature of :meth:`faceplane.services.GalleryService.enroll`)."""
 
     def __call__(
         self,

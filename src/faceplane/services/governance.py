@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from .audit import AuditLog
-from .config import Settings
-from .errors import InvalidArgumentError
-from .events import EventStore
-from .gallery.gallery import Gallery
-from .governance import Eraser, ErasureReport
-from .retention import RetentionJob, RetentionReport
+from ..audit import AuditLog
+from ..config import Settings
+from ..errors import InvalidArgumentError
+from ..events import EventStore
+from ..gallery.gallery import Gallery
+from ..governance import Eraser, ErasureReport
+from ..retention import RetentionJob, RetentionReport
 
 __all__ = ["GovernanceService"]
 
@@ -82,6 +82,6 @@ class GovernanceService:
 
     def report(self) -> str:
         """The compliance report of the data directory as one HTML page (see :mod:`faceplane.report`)."""
-        from .report import build_report, render_html
+        from ..report import build_report, render_html
 
         return render_html(build_report(self.settings, watchlists=self._watchlists()))

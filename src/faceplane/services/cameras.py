@@ -18,16 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .accounts import Principal
-from .camera_sources import CameraSources
-from .config import CameraConfig, Settings
-from .errors import InvalidArgumentError, NotFoundError, PermissionDeniedError, SourceRefusedError
-from .gallery.gallery import Gallery
-from .video.engine import CameraSummary, VideoEngine
-from .video.sources import SourceStatus
+from ..accounts import Principal
+from ..camera_sources import CameraSources
+from ..config import CameraConfig, Settings
+from ..errors import InvalidArgumentError, NotFoundError, PermissionDeniedError, SourceRefusedError
+from ..gallery.gallery import Gallery
+from ..video.engine import CameraSummary, VideoEngine
+from ..video.sources import SourceStatus
 
 if TYPE_CHECKING:
-    from .cluster.ray_video import RayVideoCluster
+    from ..cluster.ray_video import RayVideoCluster
 
 __all__ = ["CameraService", "CameraView"]
 
