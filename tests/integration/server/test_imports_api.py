@@ -26,8 +26,8 @@ MB = 1 << 20
 def services(tmp_path_factory, make_services):
     limits = {"max_archive_mb": 2, "max_uncompressed_mb": 4}
     with make_services(tmp_path_factory.mktemp("imports-api"), imports=limits) as built:
-        built.create_collection("staff")
-        built.create_collection("watch")
+        built.library.create_collection("staff")
+        built.library.create_collection("watch")
         built.cameras.set_watchlist("watch", True)
         yield built
 

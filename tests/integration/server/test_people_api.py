@@ -321,7 +321,7 @@ def test_merge_refusals_change_nothing(client, services, operator, viewer, photo
 def test_with_consent_required_an_edit_needs_a_legal_basis(make_services, tmp_path: Path, photos, admin):
     """A person enrolled before the server required consent can be renamed only with a legal basis given."""
     with make_services(tmp_path / "data", require_consent=True) as built:
-        built.create_collection("staff")
+        built.library.create_collection("staff")
         report = built.gallery.enroll("staff", [photos[0]], name="Ada")  # the library: no server policy
         assert report.person is not None
         url = f"{API}/people/{report.person.id}"
