@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .accounts import AccountStore
-from .audit import AuditLog
 from .config import Settings
 from .events import Broadcaster, EventBus, EventStore
 from .events.routing import AlertRoute, RoutedMqtt, RoutedWebhook
 from .events.webhooks import WebhookSink
 from .gallery.crypto import parse_template_key
 from .gallery.gallery import Gallery
+from .governance.accounts import AccountStore
+from .governance.audit import AuditLog
 from .services import Services
 from .video.analyzer import AnalyzerSettings, LocalAnalyzer, ProcessAnalyzer
 from .video.engine import VideoEngine

@@ -18,8 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from faceplane.accounts import AccountStore
-from faceplane.audit import AuditLog
 from faceplane.backup import MANIFEST_NAME, create_backup
 from faceplane.bootstrap import build_services
 from faceplane.cli import main
@@ -28,6 +26,8 @@ from faceplane.errors import InvalidArgumentError
 from faceplane.events import Event, EventStore
 from faceplane.gallery.crypto import new_template_key, parse_template_key
 from faceplane.gallery.gallery import Gallery
+from faceplane.governance.accounts import AccountStore
+from faceplane.governance.audit import AuditLog
 from faceplane.services import Services
 
 PEOPLE = ("Aaron_Peirsol", "Adam_Sandler", "Albert_Costa", "Al_Gore")

@@ -22,15 +22,15 @@ from types import SimpleNamespace
 
 import pytest
 
-import faceplane.audit
-from faceplane.accounts import AccountStore
-from faceplane.audit import AuditLog
+import faceplane.governance.audit
 from faceplane.cli import main
 from faceplane.config import Settings
 from faceplane.events import Event, EventStore
 from faceplane.gallery.gallery import Gallery
 from faceplane.gallery.records import Consent
-from faceplane.report import SEARCH_ACTIONS, ComplianceReport, build_report, render_html
+from faceplane.governance.accounts import AccountStore
+from faceplane.governance.audit import AuditLog
+from faceplane.governance.report import SEARCH_ACTIONS, ComplianceReport, build_report, render_html
 
 DAY_S = 86400.0
 SCRIPT = "<script>alert(1)</script>"
@@ -109,7 +109,7 @@ def _events(root: Path, jpeg: bytes, now_s: float) -> None:
 def _audit_and_accounts(root: Path, now_s: float) -> str:
     log = AuditLog(root / "audit.sqlite")
     with pytest.MonkeyPatch.context() as mp:  # one search before the 30-day window
-        mp.setattr(faceplane.audit, "time", SimpleNamespace(time=lambda: now_s - 40 * DAY_S))
+        mp.setattr(faceplane.governance.audit, "time", SimpleNamespace(time=lambda: now_s - 40 * DAY_S))
         log.record(actor="alice", role="operator", action="identify", target="", ip="", status=200)
     calls = [("alice", "identify")] * 3 + [("alice", "verify"), ("kiosk", "identify-live")]
     calls += [("kiosk", "verify-live")] * 2 + [("admin", "person.enroll"), ("admin", "login")]
@@ -196,7 +196,7 @@ def test_retention_due_is_what_the_retention_job_deletes(report, built, tmp_path
         1,
         1,
     )
-    from faceplane.retention import RetentionJob
+    from faceplane.governance.retention import RetentionJob
 
     copy = tmp_path / "copy"
     shutil.copytree(built.root, copy)

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from faceplane.accounts import AccountStore, role_at_least
-from faceplane.audit import AuditLog
 from faceplane.errors import InvalidArgumentError, NotFoundError
+from faceplane.governance.accounts import AccountStore, role_at_least
+from faceplane.governance.audit import AuditLog
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from faceplane.accounts import AccountStore, Principal
+from faceplane.governance.accounts import AccountStore, Principal
 
 # The accounts schema before key ids were AUTOINCREMENT (git show HEAD~:src/faceplane/accounts.py)
 OLD_SCHEMA = """

@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
-from faceplane.analytics import ClassHour, HourCount, check_classes, hourly, per_class
 from faceplane.errors import InvalidArgumentError
 from faceplane.events import Event, EventStore
+from faceplane.events.analytics import ClassHour, HourCount, check_classes, hourly, per_class
 
 HOUR = 3600.0
 T0 = 1_700_000_000 // 3600 * 3600.0  # the start of an hour

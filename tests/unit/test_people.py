@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faceplane.audit import AuditLog
 from faceplane.errors import InvalidArgumentError
 from faceplane.events import Event, EventStore
 from faceplane.gallery.editing import GalleryEditor, PersonChanges
 from faceplane.gallery.gallery import Gallery
 from faceplane.gallery.records import Consent
 from faceplane.governance import Eraser
+from faceplane.governance.audit import AuditLog
 from faceplane.services.people import PeopleEditor
 
 DAY_S = 86400.0

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from faceplane.audit import AuditLog
 from faceplane.errors import InvalidArgumentError
-from faceplane.refusals import Refusal, RefusalLog
+from faceplane.governance.audit import AuditLog
+from faceplane.governance.refusals import Refusal, RefusalLog
 
 
 class Clock:

@@ -1,7 +1,7 @@
 """``faceplane report``: the compliance report of a data directory, as HTML and (with Chromium) PDF.
 
 Reads the same settings as ``faceplane serve`` (``--config``, ``FACEPLANE_*``, ``--data-dir``) and
-changes nothing in the data directory; see :mod:`faceplane.report`.
+changes nothing in the data directory; see :mod:`faceplane.governance.report`.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def _print_pdf(chromium: str, html_path: Path, pdf_path: Path) -> None:
 
 def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     from ..config import load_settings
-    from ..report import build_report, render_html
+    from ..governance.report import build_report, render_html
 
     settings = load_settings(args.config, data_dir=args.data_dir)
     chromium = _chromium() if args.pdf else None

@@ -4,6 +4,7 @@ The package, bottom to top (each module imports only those above it):
 
 - :mod:`~faceplane.events.event`: :class:`Event`, :data:`EVENT_KINDS`, :func:`safe_name`;
 - :mod:`~faceplane.events.store`: :class:`EventStore` (SQLite rows + JPEG snapshots);
+- :mod:`~faceplane.events.analytics`: counts per hour over the store, per event kind and per object class;
 - :mod:`~faceplane.events.bus`: :class:`EventBus` (store first, then every sink) and the in-process sinks
   :class:`MemorySink`, :class:`JsonlSink`, :class:`Broadcaster` (live feeds: SSE, WebSockets);
 - sinks that leave the process, imported from their modules: :mod:`~faceplane.events.webhooks`

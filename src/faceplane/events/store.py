@@ -151,7 +151,7 @@ class EventStore:
         object_classes: Sequence[str] = (),
     ) -> list[tuple[float, str, str | None, str | None, int]]:
         """``(hour start in Unix s, kind, object class, direction, events)`` for every such group with events
-        in ``[since_s, until_s)``, oldest first (:mod:`faceplane.analytics` shapes them)."""
+        in ``[since_s, until_s)``, oldest first (:mod:`faceplane.events.analytics` shapes them)."""
         cameras = [camera] if camera else ()
         where, args = _filters(cameras, kinds, None, since_s, until_s, object_classes=object_classes)
         sql = (

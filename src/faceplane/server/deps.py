@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, UploadFile
 
-from ..accounts import Principal, role_at_least
+from ..governance.accounts import Principal, role_at_least
 from ..services import Services
 
 SESSION_COOKIE = "fp_session"

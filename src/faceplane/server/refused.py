@@ -18,7 +18,7 @@ from http import HTTPStatus
 
 from fastapi import Request
 
-from ..refusals import Refusal
+from ..governance.refusals import Refusal
 from .deps import SESSION_COOKIE, client_ip, find_principal
 
 __all__ = ["audit_refusal"]

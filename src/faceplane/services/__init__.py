@@ -23,15 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from ..accounts import AccountStore, Principal
-from ..audit import AuditLog
-from ..camera_sources import CameraSources
 from ..config import Settings
 from ..events import Broadcaster, EventStore
 from ..gallery.gallery import Gallery
+from ..governance.accounts import AccountStore, Principal
+from ..governance.audit import AuditLog
+from ..governance.camera_sources import CameraSources
+from ..governance.refusals import RefusalLog
 from ..models.store import ModelInfo, inventory
 from ..pipeline import Engine
-from ..refusals import RefusalLog
 from ..video.engine import VideoEngine
 from .access import LivenessService
 from .cameras import CameraService

@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from ..accounts import Principal
-from ..audit import AuditLog
 from ..config import Settings
 from ..errors import NotFoundError
 from ..gallery.gallery import Gallery
+from ..governance.accounts import Principal
+from ..governance.audit import AuditLog
 from ..liveness.sessions import LiveCapture, LivenessChecker, LivenessStatus
 from ..pipeline import Engine
 

@@ -1,10 +1,11 @@
 """Cameras and watchlists of the server: add and remove cameras, turn watchlists on and off, keep both.
 
 :class:`CameraService` owns the running cameras (on this process's :class:`~faceplane.video.engine.VideoEngine`
-or on Ray workers), the source policy's gate (:class:`~faceplane.camera_sources.CameraSources`: refused cameras
-are kept and shown), the video thread, and ``server-state.json``, where cameras and watchlists added at run
-time are saved and read back at the next start. :class:`faceplane.services.Services` builds one and exposes
-it as ``services.cameras``; ``server/routes/cameras.py`` and the collection routes call it.
+or on Ray workers), the source policy's gate
+(:class:`~faceplane.governance.camera_sources.CameraSources`: refused cameras are kept and shown), the video
+thread, and ``server-state.json``, where cameras and watchlists added at run time are saved and read back at
+the next start. :class:`faceplane.services.Services` builds one and exposes it as ``services.cameras``;
+``server/routes/cameras.py`` and the collection routes call it.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..accounts import Principal
-from ..camera_sources import CameraSources
 from ..config import CameraConfig, Settings
 from ..errors import InvalidArgumentError, NotFoundError, PermissionDeniedError, SourceRefusedError
 from ..gallery.gallery import Gallery
+from ..governance.accounts import Principal
+from ..governance.camera_sources import CameraSources
 from ..video.engine import CameraSummary, VideoEngine
 from ..video.sources import SourceStatus
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import analytics
 from ..errors import InvalidArgumentError
-from ..events import Event, EventStore
+from ..events import Event, EventStore, analytics
 from .access import file_below
 
 __all__ = ["EventsService"]

@@ -1,8 +1,8 @@
 """The governance use cases of the server: erasure, the retention job and the compliance report.
 
-:class:`GovernanceService` owns the :class:`~faceplane.retention.RetentionJob` (audited after every run
+:class:`GovernanceService` owns the :class:`~faceplane.governance.retention.RetentionJob` (audited after every run
 that deleted something) and the :class:`~faceplane.governance.Eraser`, and renders the compliance report
-(:mod:`faceplane.report`). :class:`faceplane.services.Services` builds one and exposes it as
+(:mod:`faceplane.governance.report`). :class:`faceplane.services.Services` builds one and exposes it as
 ``services.governance``; ``server/routes/governance.py``, the gallery's ``DELETE /people/{id}`` and the
 admin report route call it.
 """
@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ..audit import AuditLog
 from ..config import Settings
 from ..errors import InvalidArgumentError
 from ..events import EventStore
 from ..gallery.gallery import Gallery
 from ..governance import Eraser, ErasureReport
-from ..retention import RetentionJob, RetentionReport
+from ..governance.audit import AuditLog
+from ..governance.retention import RetentionJob, RetentionReport
 
 __all__ = ["GovernanceService"]
 
@@ -81,7 +81,7 @@ class GovernanceService:
             )
 
     def report(self) -> str:
-        """The compliance report of the data directory as one HTML page (see :mod:`faceplane.report`)."""
-        from ..report import build_report, render_html
+        """The compliance report of the data directory as one HTML page (see :mod:`faceplane.governance.report`)."""
+        from ..governance.report import build_report, render_html
 
         return render_html(build_report(self.settings, watchlists=self._watchlists()))

@@ -36,7 +36,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from ..audit import AuditLog
 from ..config import Settings
 from ..errors import FaceplaneError, InvalidArgumentError
 from ..gallery.archive import ArchiveError, ArchiveLimits, copy_archive, read_archive, read_photos
@@ -44,6 +43,7 @@ from ..gallery.gallery import Gallery
 from ..gallery.imports import FileOutcome, ImportFile, ImportJob, ImportStore, Outcome, outcomes_of
 from ..gallery.records import Consent, EnrollReport
 from ..governance import check_enrollment
+from ..governance.audit import AuditLog
 
 __all__ = ["EnrollFn", "ImportService", "import_service_for", "report_lines"]
 

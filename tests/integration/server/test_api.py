@@ -24,9 +24,9 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from faceplane.accounts import ROLES
 from faceplane.config import DEV_ADMIN_KEY, load_settings
 from faceplane.errors import InvalidArgumentError
+from faceplane.governance.accounts import ROLES
 from faceplane.services import Services
 
 API = "/api/v1"

@@ -11,11 +11,11 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from ...accounts import Principal
 from ...gallery.thresholds import MatchThreshold
+from ...governance.accounts import Principal
 from ...services import Services
 from ..deps import MAX_INT64, Operator, RateLimited, ServicesDep, Viewer, client_ip, read_image
-from ..schemas_matching import CorrectionIn, CorrectionOut, ThresholdIn, ThresholdOut
+from ..schemas import CorrectionIn, CorrectionOut, ThresholdIn, ThresholdOut
 
 router = APIRouter(tags=["corrections and thresholds"])
 

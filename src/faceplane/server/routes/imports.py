@@ -16,8 +16,7 @@ from fastapi import APIRouter, File, Form, Path, Query, Request, Response, Uploa
 from starlette.concurrency import run_in_threadpool
 
 from ..deps import MAX_INT64, Operator, ServicesDep, client_ip
-from ..schemas import consent_of, utc_seconds
-from ..schemas_imports import ImportJobOut, ImportReportOut
+from ..schemas import ImportJobOut, ImportReportOut, consent_of, utc_seconds
 
 router = APIRouter(tags=["imports"])
 

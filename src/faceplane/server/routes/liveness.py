@@ -14,7 +14,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
-from ...accounts import role_at_least
+from ...governance.accounts import role_at_least
 from ..deps import Admin, Operator, RateLimited, ServicesDep, client_ip, read_clip, read_image
 from ..schemas import IdentifyLiveIn, LiveDecisionOut, LivenessSessionOut, LivenessStartIn, VerifyLiveIn
 

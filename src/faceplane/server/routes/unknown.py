@@ -16,10 +16,10 @@ from starlette.concurrency import run_in_threadpool
 
 from ...gallery.records import UnknownFilter
 from ..deps import MAX_INT64, Operator, RateLimited, ServicesDep, Viewer, client_ip, read_image
-from ..schemas import EnrollOut
-from ..schemas_unknown import (
+from ..schemas import (
     AssignIn,
     DismissOut,
+    EnrollOut,
     NameClusterIn,
     SelectionIn,
     SightingsOut,

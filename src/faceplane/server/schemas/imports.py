@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from ..gallery.imports import ImportFile, ImportJob
+from ...gallery.imports import ImportFile, ImportJob
 
 __all__ = ["ImportCountsOut", "ImportFileOut", "ImportJobOut", "ImportReportOut"]
 

@@ -18,12 +18,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from ..config import CameraConfig
+from ..errors import PermissionDeniedError, SourceRefusedError
+from ..video.source_policy import SourcePolicy, redact_source
+from ..video.sources import SourceState, SourceStatus
 from .accounts import ROLES, Principal, role_at_least
 from .audit import AuditLog
-from .config import CameraConfig
-from .errors import PermissionDeniedError, SourceRefusedError
-from .video.source_policy import SourcePolicy, redact_source
-from .video.sources import SourceState, SourceStatus
 
 __all__ = ["CameraSources", "Refused"]
 

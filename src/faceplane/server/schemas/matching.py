@@ -1,12 +1,14 @@
-"""Bodies of the correction and threshold routes (:mod:`.routes.corrections`)."""
+"""Bodies of the correction and threshold routes (``routes/corrections.py``)."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..gallery.thresholds import MatchThreshold, ThresholdInfo
-from ..services.matching import CorrectionView, ThresholdView
-from .schemas import CandidateOut
+from ...gallery.thresholds import MatchThreshold, ThresholdInfo
+from ...services.matching import CorrectionView, ThresholdView
+from .faces import CandidateOut
+
+__all__ = ["CorrectionIn", "CorrectionOut", "MatchedTemplateOut", "ThresholdIn", "ThresholdOut"]
 
 
 class CorrectionIn(BaseModel):

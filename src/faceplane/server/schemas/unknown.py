@@ -7,11 +7,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..gallery.records import UnknownFace
-from ..gallery.unknown import ClusterView
-from ..services.unknown import NewPerson, Sightings
-from .deps import MAX_INT64
-from .schemas import CandidateOut, FaceOut, consent_of, faces_out, utc_seconds
+from ...gallery.records import UnknownFace
+from ...gallery.unknown import ClusterView
+from ...services.unknown import NewPerson, Sightings
+from ..deps import MAX_INT64
+from .common import consent_of, utc_seconds
+from .faces import CandidateOut, FaceOut, faces_out
 
 __all__ = [
     "AssignIn",

@@ -24,8 +24,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._sqlite_ids import upgrade_to_autoincrement
-from .errors import InvalidArgumentError, NotFoundError
+from .._sqlite_ids import upgrade_to_autoincrement
+from ..errors import InvalidArgumentError, NotFoundError
 
 __all__ = ["ROLES", "AccountStore", "ApiKey", "Principal", "role_at_least"]
 

@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .errors import InvalidArgumentError
-from .events import EVENT_KINDS
+from ..errors import InvalidArgumentError
+from .event import EVENT_KINDS
 
 __all__ = ["OBJECT_EVENT_KINDS", "ClassHour", "HourCount", "check_classes", "hourly", "per_class"]
 
@@ -85,7 +85,7 @@ def check_classes(names: Sequence[str]) -> tuple[str, ...]:
     Raises:
         InvalidArgumentError: a name that is not a COCO class (``"cars"``, ``"Person"``).
     """
-    from .objects import COCO_CLASSES  # lazy: the detector module is not needed to count
+    from ..objects import COCO_CLASSES  # lazy: the detector module is not needed to count
 
     unknown = [n for n in names if n not in COCO_CLASSES]
     if unknown:

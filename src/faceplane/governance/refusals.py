@@ -7,7 +7,7 @@ summary entry, ``refused.suppressed`` ("N refusals suppressed", with the counts 
 ``flush`` (the server calls it when it stops).
 
 Example:
-    >>> from faceplane.audit import AuditLog
+    >>> from faceplane.governance.audit import AuditLog
     >>> refusals = RefusalLog(AuditLog(":memory:"), per_minute=2, per_source=1)
     >>> [refusals.admit("10.0.0.9", 401) for _ in range(3)]
     [True, False, False]
@@ -21,8 +21,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..errors import InvalidArgumentError
 from .audit import AuditLog
-from .errors import InvalidArgumentError
 
 __all__ = ["Refusal", "RefusalLog"]
 

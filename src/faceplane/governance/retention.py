@@ -32,9 +32,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import RetentionConfig
-from .events import EventStore
-from .gallery.gallery import Gallery
+from ..config import RetentionConfig
+from ..events import EventStore
+from ..gallery.gallery import Gallery
 
 __all__ = ["RetentionJob", "RetentionReport"]
 

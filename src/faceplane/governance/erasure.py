@@ -1,6 +1,4 @@
-"""Governance rules that cut across rooms: erasure of a person everywhere, and consent and purpose checks.
-
-Erasure ("delete this person everywhere"), :class:`Eraser`:
+"""Erasure of a person everywhere ("delete this person everywhere"), :class:`Eraser`:
 
 - the person's templates and their index entries (the person row goes too);
 - unknown faces of the same face (kept for clustering, perhaps before they were enrolled);
@@ -12,17 +10,12 @@ Erasure ("delete this person everywhere"), :class:`Eraser`:
 What stays is an audit entry with counts and ids only: no name, no embedding, no image. Erasure by
 a probe photo finds every person whose templates match the face (calibrated FAR 1e-3 distance, an
 exact scan) and erases each of them, plus the matching unknown faces.
-
-Consent and purpose, :func:`check_enrollment`: with ``require_consent`` an enrollment needs a legal
-basis; an entry on a watchlist always needs a purpose (the reason) and an expiry, after which the
-retention job removes it (:mod:`faceplane.retention`).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,16 +23,13 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from ..events import EventStore
+from ..gallery.editing import GalleryEditor
+from ..gallery.gallery import Gallery
 from .audit import AuditLog
-from .errors import InvalidArgumentError
-from .events import EventStore
-from .gallery.editing import GalleryEditor
-from .gallery.gallery import Gallery
-from .gallery.records import Consent
 
-__all__ = ["Eraser", "ErasureReport", "check_enrollment"]
+__all__ = ["Eraser", "ErasureReport"]
 
-_MAX_WATCHLIST_DAYS = 366.0  # a watchlist entry must be reviewed at least yearly
 _NEARBY_S = 120.0  # other events within this time of the person's, on the same camera, may show them
 
 
@@ -54,29 +44,6 @@ class ErasureReport:
     evidence_frames: int
     dry_run: bool = False
     corrections: int = 0  # "not this person" corrections holding the face (erasure by photo)
-
-
-def check_enrollment(
-    consent: Consent | None, expires_at: float | None, *, watchlist: bool, require_consent: bool
-) -> None:
-    """Refuse an enrollment that lacks what the policy needs.
-
-    Raises:
-        InvalidArgumentError: no legal basis while consent is required; a watchlist entry without a
-            purpose or an expiry, or with an expiry in the past or more than a year away.
-    """
-    if require_consent and not (consent and consent.basis.strip()):
-        raise InvalidArgumentError("enrollment needs a legal basis (consent_basis): this server requires consent")
-    if expires_at is not None and expires_at <= time.time():
-        raise InvalidArgumentError("expires_at is in the past")
-    if not watchlist:
-        return
-    if not (consent and consent.purpose.strip()):
-        raise InvalidArgumentError("a watchlist entry needs a purpose: why this person is watched")
-    if expires_at is None:
-        raise InvalidArgumentError("a watchlist entry needs an expiry (expires_at)")
-    if expires_at > time.time() + _MAX_WATCHLIST_DAYS * 86400:
-        raise InvalidArgumentError(f"a watchlist entry may last at most {_MAX_WATCHLIST_DAYS:g} days; renew it")
 
 
 class Eraser:
