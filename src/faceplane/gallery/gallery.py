@@ -2,8 +2,10 @@
 
 Writes go to the SQLite store first and to the index second. If the process dies in between,
 the index is rebuilt from the store on the next open (the store's generation counter tells a
-persisted index it is stale), and search results are re-checked against the store, so a deleted
-person is never returned and an enrolled one is never lost.
+persisted index it is stale, see :mod:`.index_sync`), and search results are re-checked against the
+store, so a deleted person is never returned and an enrolled one is never lost. What enrollment
+checks (the quality gate, one person per batch, duplicates) and the bulk layouts are in
+:mod:`.enrollment`; unknown faces are listed and clustered by :mod:`.unknown`.
 
 Example:
     >>> gallery = Gallery.open("data/")                              # doctest: +SKIP
@@ -14,25 +16,33 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import FaceplaneError, InvalidArgumentError, ModelError, NotFoundError
+from ..errors import InvalidArgumentError, NotFoundError
 from ..images import ImageInput, encode_jpeg
-from ..models.catalog import LEGACY_MODEL
 from ..pipeline import EMBEDDERS, Engine
 from ..verify import Calibration, face_distance, load_calibration
+from .enrollment import (
+    QualityGate,
+    accepted_faces,
+    duplicate_people,
+    enroll_people,
+    existing_person,
+    folder_people,
+    manifest_people,
+    mixed_identities,
+)
 from .index import VectorIndex, make_index
-from .migrate import upgrade_legacy
+from .index_sync import IndexSync
+from .migrate import check_engine, embedder_for, upgrade_legacy
 from .negatives import CorrectionResult, Negatives, rule_out
 from .records import (
     Candidate,
@@ -44,92 +54,16 @@ from .records import (
     Rejection,
     UnknownCluster,
 )
+from .search import FaceSightings, find_face, nearest_people
 from .store import SqliteStore
 from .thresholds import CollectionThresholds
+from .unknown import cluster_all
 
 __all__ = ["Gallery", "QualityGate"]
 
 logger = logging.getLogger(__name__)
 
 _F32 = npt.NDArray[np.float32]
-_STATE_FILE = "index-state.json"
-
-
-@dataclass(frozen=True)
-class QualityGate:
-    """What an enrollment photo must pass.
-
-    Attributes:
-        min_face_px: the face box must be at least this wide.
-        min_cue: every quality cue (sharpness, pose, detector confidence) must reach this.
-        largest_face_only: with several faces, enroll the largest instead of refusing the photo.
-    """
-
-    min_face_px: int = 60
-    min_cue: float = 0.3
-    largest_face_only: bool = False
-
-    def check(self, faces_count: int, width_px: float, reasons: list[str]) -> list[str]:
-        """The reasons to refuse a photo (empty = accepted)."""
-        if faces_count == 0:
-            return ["no face found"]
-        out: list[str] = []
-        if faces_count > 1 and not self.largest_face_only:
-            out.append(f"several faces ({faces_count}); crop the photo or pass largest_face_only")
-        if width_px < self.min_face_px:
-            out.append(f"face too small ({width_px:.0f} px wide, minimum {self.min_face_px})")
-        out.extend(r for r in reasons if r != "too small")
-        return out
-
-
-def _sha256(source: ImageInput) -> str | None:
-    if isinstance(source, (str, os.PathLike)):
-        return hashlib.sha256(Path(source).read_bytes()).hexdigest()
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return hashlib.sha256(bytes(source)).hexdigest()
-    if isinstance(source, np.ndarray):
-        return hashlib.sha256(np.ascontiguousarray(source).tobytes()).hexdigest()
-    return None
-
-
-def embedder_for(model: str) -> str:
-    """The :class:`~faceplane.Engine` embedder that makes ``model`` (a template tag such as ``"dlib@2"``).
-
-    A legacy ``"dlib@1"`` gallery is served by ``"dlib"`` too: opening it scales it to ``"dlib@2"``.
-
-    Raises:
-        ModelError: no embedder of this faceplane makes it.
-    """
-    model = "dlib@2" if model == LEGACY_MODEL else model
-    for name, spec in EMBEDDERS.items():
-        if spec.tag == model and name != "dlib-native":
-            return name
-    raise ModelError(f"no embedder makes {model!r} embeddings; this faceplane has {sorted(EMBEDDERS)}")
-
-
-def _mixed_identities(embeddings: npt.NDArray[np.float32], threshold: float) -> str:
-    """A reason when some accepted photo matches none of the others of the batch, else ``""``."""
-    if len(embeddings) < 2:
-        return ""
-    dist = np.linalg.norm(embeddings[:, None, :] - embeddings[None, :, :], axis=2)
-    np.fill_diagonal(dist, np.inf)
-    nearest = dist.min(axis=1)
-    if float(nearest.max()) <= threshold:
-        return ""
-    odd = [int(i) + 1 for i in np.flatnonzero(nearest > threshold)]
-    return (
-        f"the photos do not all show one person: accepted photo(s) {odd} match none of the others "
-        f"(nearest distance {float(nearest.max()):.2f} > {threshold:.2f}); enroll each person separately"
-    )
-
-
-@dataclass(frozen=True)
-class FaceSightings:
-    """Where one face is stored: template ids, the people owning them, unknown-face ids."""
-
-    templates: list[int]
-    people: list[int]
-    unknown_faces: list[int]
 
 
 class Gallery:
@@ -164,12 +98,7 @@ class Gallery:
         self.store = store
         upgrade_legacy(store)  # raw dlib (dlib@1) -> unit length (dlib@2): exact, needs no photos
         self.engine = engine if engine is not None else Engine(embedder=embedder_for(store.embedding_model))  # type: ignore[arg-type]
-        if self.engine.embedding_model != store.embedding_model:
-            raise ModelError(
-                f"this gallery holds {store.embedding_model} templates and the engine makes "
-                f"{self.engine.embedding_model} embeddings: re-embed it with `faceplane gallery migrate --to "
-                f"{self.engine.embedder_name}` (or use embedder = {embedder_for(store.embedding_model)!r})"
-            )
+        check_engine(self.engine, store.embedding_model)
         self.index: VectorIndex = index if index is not None else make_index("exact", dim=store.embedding_dim)
         self.fixed_threshold = float(threshold) if threshold is not None else None
         self.fpir = fpir
@@ -177,12 +106,12 @@ class Gallery:
         self.calibration.threshold_for_fpir(fpir, 1)  # fail now, not at the first search
         # 1:1 "is this the same person?" for duplicate checks at enrollment
         self.duplicate_threshold = self.calibration.threshold(1e-3)
-        self._state_dir = Path(state_dir) if state_dir is not None else None
         self._threshold_cache: tuple[tuple[int, tuple[str, ...] | None], float] | None = None
         self.negatives = Negatives(store)  # "not this person" corrections, honoured by every search
         self.thresholds = CollectionThresholds(store)  # per-collection settings (a target FPIR or a distance)
         self._limits_cache: tuple[int, dict[str, float]] | None = None
-        self._sync_index()
+        self._index_sync = IndexSync(store, self.index, state_dir)
+        self._index_sync.open()
 
     @classmethod
     def open(
@@ -236,49 +165,13 @@ class Gallery:
 
     # -- index consistency -------------------------------------------------------------------------
 
-    def _read_state(self) -> int | None:
-        if self._state_dir is None:
-            return None
-        try:
-            return int(json.loads((self._state_dir / _STATE_FILE).read_text())["generation"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def _write_state(self) -> None:
-        if self._state_dir is not None:
-            tmp = self._state_dir / (_STATE_FILE + ".tmp")
-            tmp.write_text(json.dumps({"generation": self.store.generation, "templates": len(self.index)}))
-            os.replace(tmp, self._state_dir / _STATE_FILE)  # atomic: never a half-written marker
-
-    def _sync_index(self) -> None:
-        """Reuse a persisted index only if it saw every committed change; else rebuild it."""
-        if len(self.index) and self._read_state() == self.store.generation:
-            logger.info("index is current (%d templates)", len(self.index))
-            return
-        self.rebuild_index()
-
     def rebuild_index(self) -> None:
         """Rebuild the index from the store (the source of truth)."""
-        self.index.reset()
-        for ids, emb in self.store.iter_embeddings():
-            self.index.add(ids, emb)
-        logger.info("index rebuilt from the store: %d templates", len(self.index))
-        self._after_index_change(checkpoint=True)
+        self._index_sync.rebuild()
 
     def _after_index_change(self, *, checkpoint: bool = False) -> None:
-        """Record that the index saw every committed change.
-
-        An index that saves to files (FAISS) is saved only at checkpoints (rebuild, close): saving a
-        1M index after every enrollment would rewrite ~0.5 GB. Until then its marker keeps the
-        generation of the last save, so after a crash the next open sees it is stale and rebuilds.
-        """
-        save = getattr(self.index, "save", None)
-        if callable(save):
-            if checkpoint:
-                save()
-                self._write_state()
-            return
-        self._write_state()
+        """Record that the index saw every committed change (saved at checkpoints only, see :mod:`.index_sync`)."""
+        self._index_sync.changed(checkpoint=checkpoint)
 
     def close(self) -> None:
         """Persist the index (if it can be) and close the store."""
@@ -344,13 +237,7 @@ class Gallery:
                 f"find_face needs one ({self.store.embedding_dim},) embedding, got {np.shape(embedding)}"
             )
         limit = threshold if threshold is not None else self.calibration.threshold(1e-3)
-        templates: list[int] = []
-        for ids, emb in self.store.iter_embeddings():
-            templates.extend(int(i) for i in ids[np.linalg.norm(emb - probe, axis=1) <= limit])
-        rows, unknown_emb = self.store.unknown_faces()
-        near = np.linalg.norm(unknown_emb - probe, axis=1) <= limit if len(rows) else np.zeros(0, bool)
-        people = sorted({owner[0] for owner in self.store.owners(templates).values()})
-        return FaceSightings(templates, people, [int(r["id"]) for r, hit in zip(rows, near, strict=True) if hit])
+        return find_face(self.store, probe, limit)
 
     # -- enrollment ----------------------------------------------------------------------------------
 
@@ -382,11 +269,13 @@ class Gallery:
         """
         gate = gate or QualityGate()
         self.store.collection_id(collection)  # NotFoundError for an unknown collection
-        person = self._existing_person(collection, person_id, external_id)
+        person = existing_person(self.store, collection, person_id, external_id)
         if person is None and not (name and name.strip()):
             raise InvalidArgumentError("enrolling a new person needs a name")
-        embeddings, qualities, hashes, thumbs, rejected = self._accepted_faces(images, gate)
-        mixed = _mixed_identities(embeddings, self.calibration.best_accuracy_threshold)
+        embeddings, qualities, hashes, thumbs, rejected = accepted_faces(
+            self.engine, images, gate, self.store.embedding_dim
+        )
+        mixed = mixed_identities(embeddings, self.calibration.best_accuracy_threshold)
         if mixed:  # storing two people under one name would poison every later search
             return EnrollReport(person=person, rejected=[*rejected, Rejection("*", [mixed])])
         duplicates = self._duplicates(embeddings, exclude_person=person.id if person else None)
@@ -430,7 +319,7 @@ class Gallery:
         """
         emb = np.atleast_2d(np.asarray(embeddings, np.float32))
         self.store.collection_id(collection)  # NotFoundError for an unknown collection
-        person = self._existing_person(collection, person_id, external_id)
+        person = existing_person(self.store, collection, person_id, external_id)
         if person is None:
             if not (name and name.strip()):
                 raise InvalidArgumentError("enrolling a new person needs a name")
@@ -443,52 +332,11 @@ class Gallery:
         self._after_index_change()
         return EnrollReport(person=self.store.get_person(person.id), template_ids=ids)
 
-    def _existing_person(self, collection: str, person_id: int | None, external_id: str | None) -> Person | None:
-        if person_id is not None:
-            person = self.store.get_person(person_id)
-            if person.collection != collection:
-                raise InvalidArgumentError(f"person {person_id} belongs to {person.collection!r}, not {collection!r}")
-            return person
-        if external_id is not None:
-            return self.store.find_person(collection, external_id=external_id)
-        return None
-
-    def _accepted_faces(
-        self, images: Sequence[ImageInput], gate: QualityGate
-    ) -> tuple[_F32, list[float], list[str | None], list[bytes | None], list[Rejection]]:
-        chips, qualities, hashes, rejected = [], [], [], []
-        for i, source in enumerate(images):
-            label = str(source) if isinstance(source, (str, os.PathLike)) else f"image #{i + 1}"
-            try:
-                faces, face_chips, report = self.engine.detect_detailed(source)
-                digest = _sha256(source)
-            except FaceplaneError as exc:
-                rejected.append(Rejection(label, [str(exc)]))
-                continue
-            width = float(faces.xyxy[0, 2] - faces.xyxy[0, 0]) if len(faces) else 0.0
-            reasons = gate.check(len(faces), width, report.reasons(0, min_cue=gate.min_cue) if len(faces) else [])
-            if reasons:
-                rejected.append(Rejection(label, reasons))
-                continue
-            chips.append(face_chips[0])
-            qualities.append(float(faces.quality[0]))
-            hashes.append(digest)
-        if not chips:
-            return np.zeros((0, self.store.embedding_dim), np.float32), [], [], [], rejected
-        stacked = np.stack(chips)
-        return self.engine.embed_chips(stacked), qualities, hashes, [encode_jpeg(c) for c in stacked], rejected
-
     def _duplicates(self, embeddings: _F32, *, exclude_person: int | None) -> list[Candidate]:
         if not len(embeddings) or not len(self.index):
             return []
-        found: dict[int, Candidate] = {}
-        for ident in self.search(embeddings, k=3, threshold=self.duplicate_threshold):
-            for cand in ident.candidates:
-                if cand.distance > self.duplicate_threshold or cand.person_id == exclude_person:
-                    continue
-                if cand.person_id not in found or cand.distance < found[cand.person_id].distance:
-                    found[cand.person_id] = cand
-        return sorted(found.values(), key=lambda c: c.distance)
+        found = self.search(embeddings, k=3, threshold=self.duplicate_threshold)
+        return duplicate_people(found, self.duplicate_threshold, exclude_person=exclude_person)
 
     # -- search --------------------------------------------------------------------------------------
 
@@ -530,16 +378,9 @@ class Gallery:
         if wanted:
             for name in wanted:
                 self.store.collection_id(name)  # NotFoundError for a typo, rather than silence
-        total = len(self.index)
-        fetch = min(max(4 * k, 16), max(total, 1))
-        while True:
-            dist, ids = self.index.search(emb, fetch)
-            owners = self.store.owners(ids[ids >= 0].tolist())  # drops ids deleted behind the index
-            result = [self._aggregate(d, i, owners, wanted, k, thr) for d, i in zip(dist, ids, strict=True)]
-            if fetch >= total or all(len(r.candidates) >= k for r in result):
-                result = rule_out(emb, result, self.negatives.by_person())
-                return [replace(r, collection_thresholds=limits) for r in result] if limits else result
-            fetch = min(fetch * 4, total)
+        result = nearest_people(self.index, self.store, emb, wanted=wanted, k=k, thr=thr)
+        result = rule_out(emb, result, self.negatives.by_person())
+        return [replace(r, collection_thresholds=limits) for r in result] if limits else result
 
     def open_set_threshold(self, collections: Sequence[str] | None = None) -> float:
         """The distance threshold a search of these collections uses (see ``fpir``)."""
@@ -603,30 +444,6 @@ class Gallery:
         self._after_index_change()  # the generation moved: keep a saved index's marker current
         return CorrectionResult(correction, self.search(emb[i][None], k=3)[0])
 
-    @staticmethod
-    def _aggregate(
-        dist: _F32,
-        ids: npt.NDArray[np.int64],
-        owners: dict[int, tuple[int, str, str]],
-        wanted: set[str] | None,
-        k: int,
-        thr: float,
-    ) -> Identification:
-        people: dict[int, Candidate] = {}
-        for d, tid in zip(dist.tolist(), ids.tolist(), strict=True):
-            owner = owners.get(tid)
-            if owner is None or (wanted and owner[1] not in wanted):
-                continue
-            pid, coll, name = owner
-            prev = people.get(pid)
-            matched = (prev.templates_matched if prev else 0) + (d <= thr)
-            if prev is None:
-                people[pid] = Candidate(pid, coll, name, float(d), int(tid), int(matched))
-            else:
-                people[pid] = Candidate(pid, coll, name, prev.distance, prev.template_id, int(matched))
-        ranked = sorted(people.values(), key=lambda c: c.distance)[:k]
-        return Identification(ranked, thr)
-
     # -- bulk ----------------------------------------------------------------------------------------
 
     def enroll_folder(
@@ -638,20 +455,7 @@ class Gallery:
         progress: Callable[[str], None] | None = None,
     ) -> list[EnrollReport]:
         """Enroll one person per sub-folder (its name, underscores as spaces) from the images in it."""
-        root = Path(folder)
-        if not root.is_dir():
-            raise InvalidArgumentError(f"{root} is not a folder")
-        reports = []
-        for sub in sorted(p for p in root.iterdir() if p.is_dir()):
-            images = sorted(p for p in sub.iterdir() if p.is_file() and not p.name.startswith("."))
-            name = sub.name.replace("_", " ")
-            existing = self.store.find_person(collection, name=name)
-            reports.append(
-                self.enroll(collection, images, name=name, person_id=existing.id if existing else None, gate=gate)
-            )
-            if progress:
-                progress(name)
-        return reports
+        return enroll_people(self.store, self.enroll, collection, folder_people(folder), gate, progress)
 
     def enroll_manifest(
         self,
@@ -663,41 +467,7 @@ class Gallery:
     ) -> list[EnrollReport]:
         """Enroll from a CSV with columns ``path,name`` and optional ``external_id``,
         ``consent_basis``, ``consent_source``, ``consent_date`` (paths relative to the CSV)."""
-        import csv
-
-        path = Path(manifest)
-        with path.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-        missing = {"path", "name"} - set(rows[0].keys() if rows else [])
-        if not rows or missing:
-            raise InvalidArgumentError(f"{path}: needs a header with path,name (missing: {sorted(missing)})")
-        groups: dict[tuple[str, str], list[dict[str, str]]] = {}
-        for row in rows:
-            groups.setdefault((row["name"].strip(), (row.get("external_id") or "").strip()), []).append(row)
-        reports = []
-        for (name, ext), group in groups.items():
-            basis = (group[0].get("consent_basis") or "").strip()
-            consent = (
-                Consent(basis, group[0].get("consent_source") or "", group[0].get("consent_date") or "")
-                if basis
-                else None
-            )
-            images = [str((path.parent / r["path"]).resolve()) for r in group]
-            existing = self.store.find_person(collection, external_id=ext) if ext else None
-            reports.append(
-                self.enroll(
-                    collection,
-                    images,
-                    name=name,
-                    external_id=ext or None,
-                    consent=consent,
-                    person_id=existing.id if existing else None,
-                    gate=gate,
-                )
-            )
-            if progress:
-                progress(name)
-        return reports
+        return enroll_people(self.store, self.enroll, collection, manifest_people(manifest), gate, progress)
 
     # -- unknown faces: clustering into recurring strangers --------------------------------------------
 
@@ -742,26 +512,8 @@ class Gallery:
         (0.49 for raw dlib descriptors, the old fixed default 0.5). A cluster keeps its id while it is the
         same faces (plus new ones); an id is never reused (see :func:`~.cluster.stable_cluster_ids`).
         """
-        from .cluster import cluster_embeddings, stable_cluster_ids
-
-        rows, emb = self.store.unknown_faces()
         limit = threshold if threshold is not None else self.calibration.threshold_at_far(3e-4)
-        labels = cluster_embeddings(emb, threshold=limit, min_size=min_size)
-        ids = stable_cluster_ids([r["cluster_id"] for r in rows], labels.tolist(), self.store.issue_cluster_ids)
-        self.store.set_clusters([r["id"] for r in rows], [ids[x] if x >= 0 else None for x in labels])
-        clusters = []
-        for label in range(int(labels.max()) + 1 if len(labels) else 0):
-            members = [r for r, lab in zip(rows, labels, strict=True) if lab == label]
-            clusters.append(
-                UnknownCluster(
-                    id=ids[label],
-                    face_ids=[int(r["id"]) for r in members],
-                    sources=sorted({str(r["source"]) for r in members}),
-                    first_seen=min(float(r["seen_at"]) for r in members),
-                    last_seen=max(float(r["seen_at"]) for r in members),
-                )
-            )
-        return clusters
+        return cluster_all(self.store, threshold=limit, min_size=min_size)
 
     def name_cluster(self, cluster_id: int, collection: str, name: str) -> EnrollReport:
         """Enroll a cluster's faces as a (new) person and drop them from the unknown pool."""

@@ -17,6 +17,9 @@ re-embedded: the migration refuses to start unless told to drop them (``drop_une
 :func:`upgrade_legacy` is the one migration that needs no photo: galleries made before models were
 recorded hold raw dlib descriptors (``dlib@1``); scaling them to unit length gives exactly what the
 ``dlib`` embedder makes now (``dlib@2``).
+
+Until a gallery is migrated, only an engine that makes its model's embeddings may serve it
+(:func:`embedder_for` names one, :func:`check_engine` refuses any other).
 """
 
 from __future__ import annotations
@@ -28,14 +31,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..align import convert_chips
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, ModelError
 from ..images import load_image
 from ..models.catalog import LEGACY_MODEL
 from ..models.mobilefacenet import normalize
-from ..pipeline import Engine
-from .store import SqliteStore, _reveal, _seal
+from ..pipeline import EMBEDDERS, Engine
+from .protection import reveal, seal
+from .store import SqliteStore
 
-__all__ = ["MigrationReport", "migrate_gallery", "upgrade_legacy"]
+__all__ = ["MigrationReport", "check_engine", "embedder_for", "migrate_gallery", "upgrade_legacy"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +66,35 @@ class MigrationReport:
     dropped_unknown: int
 
 
+def embedder_for(model: str) -> str:
+    """The :class:`~faceplane.Engine` embedder that makes ``model`` (a template tag such as ``"dlib@2"``).
+
+    A legacy ``"dlib@1"`` gallery is served by ``"dlib"`` too: opening it scales it to ``"dlib@2"``.
+
+    Raises:
+        ModelError: no embedder of this faceplane makes it.
+    """
+    model = "dlib@2" if model == LEGACY_MODEL else model
+    for name, spec in EMBEDDERS.items():
+        if spec.tag == model and name != "dlib-native":
+            return name
+    raise ModelError(f"no embedder makes {model!r} embeddings; this faceplane has {sorted(EMBEDDERS)}")
+
+
+def check_engine(engine: Engine, model: str) -> None:
+    """Refuse an engine that does not make ``model`` embeddings: a search never compares two models' vectors.
+
+    Raises:
+        ModelError: another model, with how to re-embed the gallery or which embedder to use.
+    """
+    if engine.embedding_model != model:
+        raise ModelError(
+            f"this gallery holds {model} templates and the engine makes "
+            f"{engine.embedding_model} embeddings: re-embed it with `faceplane gallery migrate --to "
+            f"{engine.embedder_name}` (or use embedder = {embedder_for(model)!r})"
+        )
+
+
 def upgrade_legacy(store: SqliteStore) -> int:
     """Scale a ``dlib@1`` store's raw descriptors to unit length (``dlib@2``) in one transaction.
 
@@ -74,11 +107,11 @@ def upgrade_legacy(store: SqliteStore) -> int:
     with store._tx() as db:
         for table in _TABLES:
             for row_id, blob in db.execute(f"SELECT id, embedding FROM {table}").fetchall():
-                vec = np.frombuffer(_reveal(store._cipher, f"{table}/embedding", row_id, blob), "<f4")
+                vec = np.frombuffer(reveal(store._cipher, f"{table}/embedding", row_id, blob), "<f4")
                 unit = normalize(vec[None])[0].astype("<f4").tobytes()
                 db.execute(
                     f"UPDATE {table} SET embedding = ? WHERE id = ?",
-                    (_seal(store._cipher, f"{table}/embedding", row_id, unit), row_id),
+                    (seal(store._cipher, f"{table}/embedding", row_id, unit), row_id),
                 )
                 done += 1
         db.execute("UPDATE templates SET model = 'dlib@2'")
@@ -114,11 +147,11 @@ def _embed_batch(store: SqliteStore, engine: Engine, table: str, batch: int) -> 
     )
     if not rows:
         return 0
-    chips = np.stack([load_image(_reveal(store._cipher, f"{table}/thumbnail", r[0], r[1])) for r in rows])
+    chips = np.stack([load_image(reveal(store._cipher, f"{table}/thumbnail", r[0], r[1])) for r in rows])
     emb = engine.embed_chips(convert_chips(chips, engine.chip_size))
     with store._tx(bump=False) as db:
         for (row_id, _), vec in zip(rows, emb, strict=True):
-            sealed = _seal(store._cipher, f"{table}/embedding", row_id, vec.astype("<f4").tobytes())
+            sealed = seal(store._cipher, f"{table}/embedding", row_id, vec.astype("<f4").tobytes())
             db.execute(f"UPDATE {table} SET embedding_next = ? WHERE id = ?", (sealed, row_id))
     return len(rows)
 

@@ -37,8 +37,10 @@ import numpy.typing as npt
 
 from .._sqlite_ids import next_id
 from ..errors import InvalidArgumentError, NotFoundError
+from .protection import reveal, seal
 from .records import Candidate, Identification
-from .store import SqliteStore, _embeddings, _reveal, _seal
+from .schema import embeddings_of_blobs
+from .store import SqliteStore
 
 __all__ = ["Correction", "CorrectionResult", "Negatives", "rule_out"]
 
@@ -171,8 +173,8 @@ class Negatives:
                 (
                     nid,
                     int(person_id),
-                    _seal(cipher, "negatives/embedding", nid, vec.astype("<f4").tobytes()),
-                    _seal(cipher, "negatives/thumbnail", nid, thumbnail),
+                    seal(cipher, "negatives/embedding", nid, vec.astype("<f4").tobytes()),
+                    seal(cipher, "negatives/thumbnail", nid, thumbnail),
                     template_id,
                     distance,
                     source,
@@ -213,15 +215,15 @@ class Negatives:
         if not rows:
             raise NotFoundError(f"no correction with id {correction_id}")
         blob = rows[0][0]
-        return None if blob is None else _reveal(self.store._cipher, "negatives/thumbnail", correction_id, blob)
+        return None if blob is None else reveal(self.store._cipher, "negatives/thumbnail", correction_id, blob)
 
     def by_person(self) -> dict[int, tuple[list[int], _F32]]:
         """person id -> (negative ids, (M, D) embeddings), from a copy renewed per store generation."""
         generation = self.store.generation
         if self._cache is None or self._cache[0] != generation:
             rows = self.store._query("SELECT id, person_id, embedding FROM negatives ORDER BY person_id, id")
-            emb = _embeddings(
-                (_reveal(self.store._cipher, "negatives/embedding", r[0], r[2]) for r in rows), self.store.embedding_dim
+            emb = embeddings_of_blobs(
+                (reveal(self.store._cipher, "negatives/embedding", r[0], r[2]) for r in rows), self.store.embedding_dim
             )
             grouped: dict[int, tuple[list[int], _F32]] = {}
             for pid in sorted({int(r[1]) for r in rows}):

@@ -10,21 +10,22 @@ another (stores made before are upgraded on open, see :mod:`faceplane._sqlite_id
 
 Template protection: opened with a ``key``, the store encrypts every embedding and thumbnail of
 templates and unknown faces (AES-256-GCM, the row bound as associated data; see
-:mod:`faceplane.gallery.crypto`) and keeps a key-check value in ``meta``. An encrypted store
+:mod:`faceplane.gallery.protection`) and keeps a key-check value in ``meta``. An encrypted store
 opened without its key, or with another key, refuses to open. A clear store opened with a key is
 encrypted in place, once, in one transaction (then VACUUMed, so no plaintext stays in free
 pages); there is no way back short of an export and an import into a clear gallery.
+
+The tables and their upgrades are in :mod:`.schema`, the connection and its transactions in
+:mod:`.database`; this module is what the rest of faceplane asks of them.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import sqlite3
-import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -33,151 +34,23 @@ import numpy.typing as npt
 
 from .._sqlite_ids import next_id, upgrade_to_autoincrement
 from ..errors import InvalidArgumentError, NotFoundError
-from ..models.catalog import LEGACY_MODEL, embedding_dim
+from ..models.catalog import embedding_dim
 from .crypto import TemplateCipher
+from .database import Database
+from .protection import reveal, seal, unlock
 from .records import Collection, Consent, Person, Template
+from .schema import (
+    ID_TABLES,
+    SCHEMA_VERSION,
+    add_unknown_listing,
+    collection_of,
+    create_tables,
+    embeddings_of_blobs,
+    person_of,
+    template_of,
+)
 
 __all__ = ["SqliteStore"]
-
-logger = logging.getLogger(__name__)
-
-_KEY_CHECK = "template_key_check"  # meta key: present iff embeddings and thumbnails are encrypted
-_SCHEMA_VERSION = 1
-_ID_TABLES = ("collections", "people", "templates", "unknown_faces", "negatives")  # ids never reused: AUTOINCREMENT
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS collections (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL UNIQUE,
-    description TEXT NOT NULL DEFAULT '',
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS people (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
-    display_name TEXT NOT NULL,
-    external_id TEXT,
-    metadata TEXT NOT NULL DEFAULT '{}',
-    consent_basis TEXT, consent_source TEXT, consent_date TEXT,
-    expires_at REAL,
-    created_at REAL NOT NULL,
-    UNIQUE (collection_id, external_id)
-);
-CREATE TABLE IF NOT EXISTS templates (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
-    embedding BLOB NOT NULL,
-    quality REAL,  -- NULL: unknown (embeddings enrolled without a photo)
-    image_sha256 TEXT,
-    thumbnail BLOB,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS templates_person ON templates(person_id);
-CREATE TABLE IF NOT EXISTS unknown_faces (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    embedding BLOB NOT NULL,
-    source TEXT NOT NULL DEFAULT '',
-    seen_at REAL NOT NULL,
-    thumbnail BLOB,
-    cluster_id INTEGER
-);
-CREATE INDEX IF NOT EXISTS people_collection ON people(collection_id);
--- "not this person" corrections (gallery/negatives.py): faces that are NOT person_id, encrypted like templates
-CREATE TABLE IF NOT EXISTS negatives (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
-    embedding BLOB NOT NULL,
-    embedding_next BLOB,
-    thumbnail BLOB,
-    template_id INTEGER,
-    distance REAL,
-    source TEXT NOT NULL DEFAULT '',
-    note TEXT NOT NULL DEFAULT '',
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS negatives_person ON negatives(person_id);
--- per-collection match thresholds (gallery/thresholds.py): a target FPIR or an explicit distance
-CREATE TABLE IF NOT EXISTS collection_thresholds (
-    collection_id INTEGER PRIMARY KEY REFERENCES collections(id) ON DELETE CASCADE,
-    fpir REAL,
-    distance REAL,
-    source TEXT NOT NULL,
-    updated_at REAL NOT NULL
-);
--- who was merged into whom (gallery/editing.py), ids only: kept_id always names a person that exists
-CREATE TABLE IF NOT EXISTS person_merges (
-    merged_id INTEGER PRIMARY KEY,
-    kept_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
-    merged_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS person_merges_kept ON person_merges(kept_id);
-"""
-
-
-def _collection(row: sqlite3.Row) -> Collection:
-    return Collection(
-        id=row["id"],
-        name=row["name"],
-        description=row["description"],
-        created_at=row["created_at"],
-        people=row["people"],
-        templates=row["templates"],
-    )
-
-
-def _template(row: sqlite3.Row) -> Template:
-    return Template(
-        id=row["id"],
-        person_id=row["person_id"],
-        quality=row["quality"],
-        image_sha256=row["image_sha256"],
-        created_at=row["created_at"],
-    )
-
-
-def _embeddings(blobs: Iterable[bytes], dim: int) -> npt.NDArray[np.float32]:
-    """(N, dim) float32 from stored little-endian float32 blobs."""
-    return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(-1, dim).astype(np.float32)
-
-
-def _seal(cipher: TemplateCipher | None, column: str, row_id: int, value: bytes | None) -> bytes | None:
-    """``value`` encrypted for the cell ``column`` ("table/column") of row ``row_id``; as is without a key."""
-    if cipher is None or value is None:
-        return value
-    return cipher.seal(bytes(value), f"faceplane/{column}/{int(row_id)}".encode())
-
-
-def _reveal(cipher: TemplateCipher | None, column: str, row_id: int, value: bytes) -> bytes:
-    """The plaintext of a cell written by :func:`_seal` (InvalidArgumentError if it was moved or altered)."""
-    if cipher is None:
-        return bytes(value)
-    return cipher.reveal(value, f"faceplane/{column}/{int(row_id)}".encode())
-
-
-def _wrong_key(path: str) -> str:
-    return f"{path}: wrong template key: this gallery's templates were encrypted with another key"
-
-
-def _person(row: sqlite3.Row) -> Person:
-    consent = None
-    if row["consent_basis"] or row["purpose"]:
-        consent = Consent(
-            basis=row["consent_basis"] or "",
-            source=row["consent_source"] or "",
-            date=row["consent_date"] or "",
-            purpose=row["purpose"] or "",
-        )
-    return Person(
-        id=row["id"],
-        collection=row["collection"],
-        display_name=row["display_name"],
-        external_id=row["external_id"],
-        metadata=json.loads(row["metadata"]),
-        consent=consent,
-        expires_at=row["expires_at"],
-        created_at=row["created_at"],
-        templates=row["templates"],
-    )
 
 
 class SqliteStore:
@@ -205,63 +78,24 @@ class SqliteStore:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
-        self._db.row_factory = sqlite3.Row
-        self._lock = threading.RLock()
-        self._db.execute("PRAGMA foreign_keys = ON")
-        self._db.execute("PRAGMA secure_delete = ON")  # erased rows are overwritten, not left in free pages
-        if self.path != ":memory:":
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
+        self._database = Database(self.path)
+        # the connection and its lock, for the gallery modules that run their own SQL (negatives, migrate, ...)
+        self._db, self._lock = self._database.db, self._database.lock
         with self._tx(bump=False) as db:  # opening changes no data: a saved index stays current
-            # statement by statement: executescript() would commit in the middle of our transaction
-            for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
-                db.execute(statement)
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(_SCHEMA_VERSION),))
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
-            # the largest unknown-face cluster id ever issued (see issue_cluster_ids); older stores: the largest held
-            db.execute(
-                "INSERT OR IGNORE INTO meta VALUES ('cluster_seq', "
-                "(SELECT COALESCE(MAX(cluster_id), 0) FROM unknown_faces))"
-            )
-            if "purpose" not in {r["name"] for r in db.execute("PRAGMA table_info(people)")}:
-                db.execute("ALTER TABLE people ADD COLUMN purpose TEXT")  # galleries made before watchlist reasons
-            self._add_model_columns(db, model)
+            create_tables(db, model)
         found = int(self._meta("schema_version"))
-        if found != _SCHEMA_VERSION:
-            raise InvalidArgumentError(f"{self.path}: schema version {found}, this faceplane reads {_SCHEMA_VERSION}")
+        if found != SCHEMA_VERSION:
+            raise InvalidArgumentError(f"{self.path}: schema version {found}, this faceplane reads {SCHEMA_VERSION}")
         self._cipher: TemplateCipher | None = None
         try:
-            self._cipher = self._unlock(key)
+            self._cipher = unlock(self._database, key)
             with self._lock:  # stores made before ids were never reused: their tables are rebuilt, once
-                upgrade_to_autoincrement(self._db, _ID_TABLES)
-            self._add_unknown_listing()
+                upgrade_to_autoincrement(self._db, ID_TABLES)
+            with self._tx(bump=False) as db:
+                add_unknown_listing(db)
         except BaseException:
             self._db.close()
             raise
-
-    def _add_unknown_listing(self) -> None:
-        """What the unknown-face library lists by (:mod:`~faceplane.gallery.unknown`): each face's quality (best
-        shots first) and indexes on cluster and time; added after the ids upgrade, which rebuilds the table."""
-        with self._tx(bump=False) as db:
-            if "quality" not in {r["name"] for r in db.execute("PRAGMA table_info(unknown_faces)")}:
-                db.execute("ALTER TABLE unknown_faces ADD COLUMN quality REAL")
-            db.execute("CREATE INDEX IF NOT EXISTS unknown_faces_cluster ON unknown_faces(cluster_id)")
-            db.execute("CREATE INDEX IF NOT EXISTS unknown_faces_seen ON unknown_faces(seen_at)")
-
-    @staticmethod
-    def _add_model_columns(db: sqlite3.Connection, model: str) -> None:
-        """Record the embedding model: per store (meta) and per template; columns for a migration."""
-        embedding_dim(model)  # an unknown model fails before anything is written
-        columns = {r["name"] for r in db.execute("PRAGMA table_info(templates)")}
-        if "model" not in columns:  # galleries made before models were recorded: raw dlib descriptors
-            db.execute(f"ALTER TABLE templates ADD COLUMN model TEXT NOT NULL DEFAULT '{LEGACY_MODEL}'")
-        for table in ("templates", "unknown_faces"):
-            if "embedding_next" not in {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}:
-                db.execute(f"ALTER TABLE {table} ADD COLUMN embedding_next BLOB")  # gallery migrate
-        if db.execute("SELECT 1 FROM meta WHERE key = 'embedding_model'").fetchone() is None:
-            used = db.execute("SELECT 1 FROM templates UNION ALL SELECT 1 FROM unknown_faces LIMIT 1").fetchone()
-            db.execute("INSERT INTO meta VALUES ('embedding_model', ?)", (LEGACY_MODEL if used else model,))
 
     @property
     def embedding_model(self) -> str:
@@ -275,33 +109,18 @@ class SqliteStore:
 
     # -- plumbing ----------------------------------------------------------------------------------
 
-    @contextmanager
-    def _tx(self, *, bump: bool = True) -> Iterator[sqlite3.Connection]:
+    def _tx(self, *, bump: bool = True) -> AbstractContextManager[sqlite3.Connection]:
         """One write transaction; bumps the generation counter when it commits (unless ``bump`` is False)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-                if bump:
-                    self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
-                self._db.execute("COMMIT")
-            except BaseException:
-                # a signal (SIGTERM's SystemExit) may land once COMMIT is done: there is nothing to roll back
-                # then, and a failing ROLLBACK would hide the real exception
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
+        return self._database.transaction(bump=bump)
 
     def transaction(self, *, bump: bool = True) -> AbstractContextManager[sqlite3.Connection]:
         """One write transaction for other modules of the gallery package (:mod:`~faceplane.gallery.editing`):
         an error inside it rolls everything back; it bumps the generation when it commits unless ``bump`` is
         False (a read, or a change no index or cached threshold depends on)."""
-        return self._tx(bump=bump)
+        return self._database.transaction(bump=bump)
 
     def _meta(self, key: str) -> str:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return str(row[0])
+        return self._database.meta(key)
 
     @property
     def generation(self) -> int:
@@ -309,82 +128,15 @@ class SqliteStore:
         return int(self._meta("generation"))
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._database.close()
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(sql, tuple(args)).fetchall()
-
-    # -- template protection -----------------------------------------------------------------------
+        return self._database.query(sql, args)
 
     @property
     def encrypted(self) -> bool:
         """Whether embeddings and thumbnails are encrypted at rest (the store was opened with its key)."""
         return self._cipher is not None
-
-    def _unlock(self, key: bytes | None) -> TemplateCipher | None:
-        """Check ``key`` against the key-check value in ``meta``; a clear store given a key is encrypted."""
-        rows = self._query("SELECT value FROM meta WHERE key = ?", (_KEY_CHECK,))
-        if key is None:
-            if rows:
-                raise InvalidArgumentError(
-                    f"{self.path}: the face templates are encrypted; open it with its template key "
-                    "(setting template_key, FACEPLANE_TEMPLATE_KEY)"
-                )
-            return None
-        cipher = TemplateCipher(key)
-        if not rows:
-            self._encrypt_existing(cipher)
-        elif not cipher.matches(str(rows[0][0])):
-            raise InvalidArgumentError(_wrong_key(self.path))
-        return cipher
-
-    def _encrypt_existing(self, cipher: TemplateCipher) -> None:
-        """Encrypt a clear store's embeddings and thumbnails in one transaction, then drop the plaintext pages."""
-        rows_done = 0
-        with self._tx() as db:
-            row = db.execute("SELECT value FROM meta WHERE key = ?", (_KEY_CHECK,)).fetchone()
-            if row is not None:  # another process encrypted it since we looked
-                if not cipher.matches(str(row[0])):
-                    raise InvalidArgumentError(_wrong_key(self.path))
-                return
-            for table in ("templates", "unknown_faces", "negatives"):
-                last = 0
-                sql = f"SELECT id, embedding, thumbnail FROM {table} WHERE id > ? ORDER BY id LIMIT 1000"
-                while batch := db.execute(sql, (last,)).fetchall():
-                    db.executemany(
-                        f"UPDATE {table} SET embedding = ?, thumbnail = ? WHERE id = ?",
-                        [
-                            (
-                                _seal(cipher, f"{table}/embedding", r[0], r[1]),
-                                _seal(cipher, f"{table}/thumbnail", r[0], r[2]),
-                                r[0],
-                            )
-                            for r in batch
-                        ],
-                    )
-                    last, rows_done = int(batch[-1][0]), rows_done + len(batch)
-            db.execute("INSERT INTO meta VALUES (?, ?)", (_KEY_CHECK, cipher.check_value()))
-        if not rows_done:
-            logger.info("%s: templates will be encrypted at rest with the template key", self.path)
-            return
-        logger.warning("%s: encrypted embeddings and thumbnails of %d rows with the template key", self.path, rows_done)
-        if self.path != ":memory:":
-            self._drop_free_pages()
-
-    def _drop_free_pages(self) -> None:
-        """VACUUM and empty the WAL, so the plaintext just overwritten stays in no free page or log frame."""
-        with self._lock:
-            try:
-                self._db.execute("VACUUM")
-                busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-            except sqlite3.OperationalError as exc:
-                busy, reason = 1, str(exc)
-            else:
-                reason = "another connection is reading"
-        if busy:
-            logger.warning("%s: could not VACUUM (%s); plaintext may remain in free pages", self.path, reason)
 
     # -- collections -------------------------------------------------------------------------------
 
@@ -412,7 +164,7 @@ class SqliteStore:
         )
         if not rows:
             raise NotFoundError(f"no collection named {name!r}")
-        return _collection(rows[0])
+        return collection_of(rows[0])
 
     def collection_id(self, name: str) -> int:
         """The id of a collection, without counting its people and templates as :meth:`get_collection` does.
@@ -508,7 +260,7 @@ class SqliteStore:
         rows = self._query(self._PERSON_SQL + "WHERE p.id = ?", (int(person_id),))
         if not rows:
             raise NotFoundError(f"no person with id {person_id}")
-        return _person(rows[0])
+        return person_of(rows[0])
 
     def find_person(self, collection: str, *, external_id: str | None = None, name: str | None = None) -> Person | None:
         """The person of a collection with this external id (or else display name), if any."""
@@ -518,14 +270,14 @@ class SqliteStore:
             rows = self._query(
                 self._PERSON_SQL + "WHERE c.name = ? AND p.display_name = ? ORDER BY p.id", (collection, name)
             )
-        return _person(rows[0]) if rows else None
+        return person_of(rows[0]) if rows else None
 
     def list_people(self, collection: str, *, limit: int = 1000, offset: int = 0) -> list[Person]:
         self.collection_id(collection)
         rows = self._query(
             self._PERSON_SQL + "WHERE c.name = ? ORDER BY p.id LIMIT ? OFFSET ?", (collection, limit, offset)
         )
-        return [_person(r) for r in rows]
+        return [person_of(r) for r in rows]
 
     def delete_person(self, person_id: int) -> list[int]:
         """Delete a person and their templates; returns the deleted template ids."""
@@ -569,10 +321,10 @@ class SqliteStore:
                     (
                         tid,
                         int(person_id),
-                        _seal(self._cipher, "templates/embedding", tid, vec.astype("<f4").tobytes()),
+                        seal(self._cipher, "templates/embedding", tid, vec.astype("<f4").tobytes()),
                         None if q != q else float(q),
                         sha,
-                        _seal(self._cipher, "templates/thumbnail", tid, thumb),
+                        seal(self._cipher, "templates/thumbnail", tid, thumb),
                         now,
                         model,
                     ),
@@ -603,14 +355,14 @@ class SqliteStore:
         if not rows:
             raise NotFoundError(f"no template with id {template_id}")
         thumb = rows[0][0]
-        return _reveal(self._cipher, "templates/thumbnail", template_id, thumb) if thumb is not None else None
+        return reveal(self._cipher, "templates/thumbnail", template_id, thumb) if thumb is not None else None
 
     def templates_of(self, person_id: int) -> list[Template]:
         rows = self._query(
             "SELECT id, person_id, quality, image_sha256, created_at FROM templates WHERE person_id = ? ORDER BY id",
             (int(person_id),),
         )
-        return [_template(r) for r in rows]
+        return [template_of(r) for r in rows]
 
     def iter_embeddings(
         self, *, batch: int = 50_000
@@ -622,8 +374,8 @@ class SqliteStore:
             if not rows:
                 return
             ids = np.array([r[0] for r in rows], np.int64)
-            blobs = (_reveal(self._cipher, "templates/embedding", r[0], r[1]) for r in rows)
-            emb = _embeddings(blobs, self.embedding_dim)
+            blobs = (reveal(self._cipher, "templates/embedding", r[0], r[1]) for r in rows)
+            emb = embeddings_of_blobs(blobs, self.embedding_dim)
             yield ids, emb.astype(np.float32)
             last = int(ids[-1])
 
@@ -648,9 +400,9 @@ class SqliteStore:
             "WHERE person_id = ? ORDER BY id",
             (int(person_id),),
         )
-        templates = [_template(r) for r in rows]
-        emb = _embeddings(
-            (_reveal(self._cipher, "templates/embedding", r["id"], r["embedding"]) for r in rows), self.embedding_dim
+        templates = [template_of(r) for r in rows]
+        emb = embeddings_of_blobs(
+            (reveal(self._cipher, "templates/embedding", r["id"], r["embedding"]) for r in rows), self.embedding_dim
         )
         return templates, emb.astype(np.float32)
 
@@ -679,10 +431,10 @@ class SqliteStore:
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     (
                         fid,
-                        _seal(self._cipher, "unknown_faces/embedding", fid, vec.astype("<f4").tobytes()),
+                        seal(self._cipher, "unknown_faces/embedding", fid, vec.astype("<f4").tobytes()),
                         src,
                         now,
-                        _seal(self._cipher, "unknown_faces/thumbnail", fid, thumb),
+                        seal(self._cipher, "unknown_faces/thumbnail", fid, thumb),
                         None if q is None or q != q else float(q),
                     ),
                 )
@@ -722,8 +474,8 @@ class SqliteStore:
             sql = f"SELECT * FROM ({sql} ORDER BY id DESC LIMIT {int(-limit)})"
         sql += " ORDER BY id" + (f" LIMIT {int(limit)}" if limit is not None and limit >= 0 else "")
         rows = self._query(sql, args)
-        blobs = (_reveal(self._cipher, "unknown_faces/embedding", r["id"], r["embedding"]) for r in rows)
-        emb = _embeddings(blobs, self.embedding_dim)
+        blobs = (reveal(self._cipher, "unknown_faces/embedding", r["id"], r["embedding"]) for r in rows)
+        emb = embeddings_of_blobs(blobs, self.embedding_dim)
         return rows, emb.astype(np.float32)
 
     def unknown_details(self, face_ids: Sequence[int]) -> dict[int, tuple[float | None, bytes | None]]:
@@ -736,7 +488,7 @@ class SqliteStore:
                 f"SELECT id, quality, thumbnail FROM unknown_faces WHERE id IN ({','.join('?' * len(chunk))})", chunk
             )
             for r in rows:
-                thumb = _reveal(self._cipher, "unknown_faces/thumbnail", r[0], r[2]) if r[2] is not None else None
+                thumb = reveal(self._cipher, "unknown_faces/thumbnail", r[0], r[2]) if r[2] is not None else None
                 out[int(r[0])] = (r[1], thumb)
         return out
 

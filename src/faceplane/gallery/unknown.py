@@ -1,5 +1,5 @@
 """Unknown faces for an operator: listings with filters and pages, the best shots of each cluster, and
-clustering as faces arrive with bounded work.
+clustering, all at once (:func:`cluster_all`) or as faces arrive with bounded work.
 
 Cameras keep every face that matched nobody (``unknown_faces`` in the store, until retention deletes it).
 :class:`IncrementalClusterer` groups them into recurring strangers without re-clustering everything at every
@@ -41,6 +41,7 @@ __all__ = [
     "ClusterView",
     "IncrementalClusterer",
     "best_faces",
+    "cluster_all",
     "join_clusters",
     "list_clusters",
     "list_faces",
@@ -166,6 +167,31 @@ def best_faces(store: SqliteStore, cluster_ids: Sequence[int], per_cluster: int)
 
 
 # -- clustering as faces arrive --------------------------------------------------------------------------
+
+
+def cluster_all(store: SqliteStore, *, threshold: float, min_size: int = 2) -> list[UnknownCluster]:
+    """Cluster every unknown face again at once; returns the clusters, largest first.
+
+    A cluster keeps its id while it is the same faces (plus new ones); an id is never reused
+    (:func:`~.cluster.stable_cluster_ids`). :class:`IncrementalClusterer` does the same in bounded steps.
+    """
+    rows, emb = store.unknown_faces()
+    labels = cluster_embeddings(emb, threshold=threshold, min_size=min_size)
+    ids = stable_cluster_ids([r["cluster_id"] for r in rows], labels.tolist(), store.issue_cluster_ids)
+    store.set_clusters([r["id"] for r in rows], [ids[x] if x >= 0 else None for x in labels])
+    clusters = []
+    for label in range(int(labels.max()) + 1 if len(labels) else 0):
+        members = [r for r, lab in zip(rows, labels, strict=True) if lab == label]
+        clusters.append(
+            UnknownCluster(
+                id=ids[label],
+                face_ids=[int(r["id"]) for r in members],
+                sources=sorted({str(r["source"]) for r in members}),
+                first_seen=min(float(r["seen_at"]) for r in members),
+                last_seen=max(float(r["seen_at"]) for r in members),
+            )
+        )
+    return clusters
 
 
 def join_clusters(

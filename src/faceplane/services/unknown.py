@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 from ..config import UnknownClusteringConfig
 from ..errors import InvalidArgumentError, NotFoundError
+from ..gallery.enrollment import duplicate_people
 from ..gallery.gallery import Gallery
 from ..gallery.records import Candidate, Consent, EnrollReport, Identification, Rejection, UnknownFace, UnknownFilter
 from ..gallery.unknown import ClusterStep, ClusterView, IncrementalClusterer, best_faces, list_clusters, list_faces
@@ -279,14 +280,7 @@ class UnknownFaces:
         if not len(self.gallery.index):
             return []
         limit = self.gallery.duplicate_threshold
-        best: dict[int, Candidate] = {}
-        for ident in self.gallery.search(emb, k=3, threshold=limit):
-            for c in ident.candidates:
-                if c.distance > limit or c.person_id == exclude_person:
-                    continue
-                if c.person_id not in best or c.distance < best[c.person_id].distance:
-                    best[c.person_id] = c
-        return sorted(best.values(), key=lambda c: c.distance)
+        return duplicate_people(self.gallery.search(emb, k=3, threshold=limit), limit, exclude_person=exclude_person)
 
     def _enroll(
         self,
