@@ -13,11 +13,26 @@ from .gallery.crypto import parse_template_key
 from .gallery.gallery import Gallery
 from .governance.accounts import AccountStore
 from .governance.audit import AuditLog
-from .services import Services
+from .governance.camera_sources import CameraSources
+from .governance.refusals import RefusalLog
+from .services import (
+    CameraService,
+    EventsService,
+    FacesService,
+    GalleryService,
+    GovernanceService,
+    LivenessService,
+    MatchingService,
+    PeopleEditor,
+    Services,
+)
+from .services.imports import import_service_for
+from .services.unknown import unknown_faces_for
 from .video.analyzer import AnalyzerSettings, LocalAnalyzer, ProcessAnalyzer
 from .video.engine import VideoEngine
 
 if TYPE_CHECKING:
+    from .cluster.ray_video import RayVideoCluster
     from .events.mqtt import MqttSink
 
 __all__ = ["build_services"]
@@ -98,17 +113,80 @@ def build_services(settings: Settings) -> Services:
         redact_snapshots=settings.redact_snapshots,
         redact_video=settings.redact_video,
     )
+    audit = AuditLog(root / "audit.sqlite")
+    domains = _domain_services(settings, gallery, events, audit, video, cluster)
     return Services(
-        cluster=cluster,
         settings=settings,
         gallery=gallery,
         events=events,
         accounts=accounts,
-        audit=AuditLog(root / "audit.sqlite"),
+        audit=audit,
         video=video,
         broadcaster=broadcaster,
+        refusals=RefusalLog(audit, per_minute=settings.refusals_audited_per_minute),
         sinks=sinks,
+        cluster=cluster,
+        **domains,
     )
+
+
+def _domain_services(
+    settings: Settings,
+    gallery: Gallery,
+    events: EventStore,
+    audit: AuditLog,
+    video: VideoEngine,
+    cluster: RayVideoCluster | None,
+) -> dict[str, Any]:
+    """The server's domain services (:mod:`faceplane.services`), each given what it needs, by attribute name."""
+    root = Path(settings.data_dir)
+    evidence_dir = root / "evidence"
+    sources = CameraSources(policy=settings.camera_sources.policy(), audit=audit)
+    cameras: CameraService | None = None  # a deleted watchlist collection leaves the cameras' watchlists
+
+    def unwatch(name: str) -> None:
+        assert cameras is not None
+        cameras.set_watchlist(name, False)
+
+    library = GalleryService(gallery=gallery, settings=settings, watchlists=video.watchlists, unwatch=unwatch)
+    cameras = CameraService(
+        gallery=gallery, video=video, sources=sources, settings=settings, cluster=cluster,
+        state_path=root / "server-state.json", create_collection=library.create_collection,
+    )  # fmt: skip
+    liveness = LivenessService(gallery=gallery, settings=settings, audit=audit, evidence_dir=evidence_dir)
+    governance = GovernanceService(
+        gallery=gallery, events=events, audit=audit, settings=settings, evidence_dir=evidence_dir,
+        watchlists=cameras.watchlists,
+    )  # fmt: skip
+    imports = import_service_for(
+        gallery, settings, enroll=library.enroll, is_watchlist=video.watchlists.__contains__, audit=audit
+    )
+    governance.eraser.forget.append(imports.store.forget_people)  # import reports name people by folder
+    return {
+        "sources": sources,
+        "faces": FacesService(gallery=gallery, engine_68=liveness.engine_68),  # shares the 68-point engine
+        "library": library,
+        "history": EventsService(events=events),
+        "cameras": cameras,
+        "liveness": liveness,
+        "governance": governance,
+        "matching": MatchingService(
+            gallery=gallery,
+            events=events,
+            cameras=cameras.configs,
+            collection_settings={n: m for n, c in settings.collections.items() if (m := c.match_threshold())},
+        ),
+        "unknown": unknown_faces_for(
+            gallery,
+            settings.unknown_clustering,
+            is_watchlist=video.watchlists.__contains__,
+            require_consent=settings.require_consent,
+        ),
+        "people_editor": PeopleEditor(
+            gallery=gallery, events=events, watchlists=cameras.watchlists, require_consent=settings.require_consent
+        ),
+        "imports": imports,
+    }
 
 
 def _alert_routes(settings: Settings) -> dict[str, AlertRoute]:

@@ -7,9 +7,9 @@ identify), ``library`` (:mod:`.gallery`: collections, people, templates, enrollm
 (:mod:`.access`: sessions, verify-live, identify-live, access rules), ``governance`` (:mod:`.governance`:
 erasure, retention, the report), ``matching`` (:mod:`.matching`: corrections and thresholds), ``unknown``
 (:mod:`.unknown`), ``people_editor`` (:mod:`.people`) and ``imports`` (:mod:`.imports`). Each gets the
-dependencies it needs passed in. :class:`Services` also holds what every route shares (accounts, the audit,
-the rate limiter, the broadcaster) and starts and stops them all; :func:`faceplane.bootstrap.build_services`
-builds it from the settings.
+dependencies it needs passed in by :func:`faceplane.bootstrap.build_services`, the composition root.
+:class:`Services` holds them and what every route shares (accounts, the audit, the rate limiter, the
+broadcaster), and starts and stops them in order.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -39,10 +39,10 @@ from .events import EventsService
 from .faces import FacesService
 from .gallery import GalleryService
 from .governance import GovernanceService
-from .imports import ImportService, import_service_for
+from .imports import ImportService
 from .matching import MatchingService
 from .people import PeopleEditor
-from .unknown import UnknownFaces, unknown_faces_for
+from .unknown import UnknownFaces
 
 if TYPE_CHECKING:
     from ..cluster.ray_video import RayVideoCluster
@@ -99,71 +99,44 @@ class RateLimiter:
             return True
 
 
+@dataclass(kw_only=True, eq=False)
 class Services:
-    """The domain services of one server, built from its stores, and what their routes share."""
+    """The domain services of one server and what their routes share; :mod:`faceplane.bootstrap` wires them."""
 
-    def __init__(
-        self,
-        *,
-        settings: Settings,
-        gallery: Gallery,
-        events: EventStore,
-        accounts: AccountStore,
-        audit: AuditLog,
-        video: VideoEngine,
-        broadcaster: Broadcaster,
-        sinks: Sequence[_Closable] = (),
-        cluster: RayVideoCluster | None = None,
-    ) -> None:
-        self.settings = settings
-        self.gallery = gallery
-        self.engine: Engine = gallery.engine
-        self.events = events
-        self.accounts = accounts
-        self.audit = audit
-        self.video = video
-        self.broadcaster = broadcaster
-        self.sinks = list(sinks)  # webhooks, MQTT: closed with the services
-        self.cluster = cluster  # cameras on Ray workers instead of self.video
-        self.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
-        self.stopping = threading.Event()  # set when the server stops: live event streams end
-        self.refusals = RefusalLog(audit, per_minute=settings.refusals_audited_per_minute)  # 401/403/refused changes
-        self.sources = CameraSources(policy=settings.camera_sources.policy(), audit=audit)  # refused: kept, shown
-        self.library = GalleryService(  # collections, people, templates, enrollment (routes/gallery.py)
-            gallery=gallery, settings=settings, watchlists=video.watchlists,
-            unwatch=lambda name: self.cameras.set_watchlist(name, False),
-        )
-        self.cameras = CameraService(  # cameras, watchlists, server-state.json (routes/cameras.py, gallery.py)
-            gallery=gallery, video=video, sources=self.sources, settings=settings, cluster=cluster,
-            state_path=Path(settings.data_dir) / "server-state.json", create_collection=self.library.create_collection,
-        )
-        self.history = EventsService(events=events)  # stored events, counts, dwell, snapshots (routes/events.py)
-        self.evidence_dir = Path(settings.data_dir) / "evidence"
-        self.liveness = LivenessService(  # sessions, verify-live, identify-live, access rules (routes/liveness.py)
-            gallery=gallery, settings=settings, audit=audit, evidence_dir=self.evidence_dir
-        )
-        self.faces = FacesService(gallery=gallery, engine_68=self.liveness.engine_68)  # routes/faces.py
-        self.governance = GovernanceService(  # erasure, retention, the report (routes/governance.py, admin.py)
-            gallery=gallery, events=events, audit=audit, settings=settings, evidence_dir=self.evidence_dir,
-            watchlists=self.cameras.watchlists,
-        )
-        self.matching = MatchingService(  # "not this person" corrections, thresholds per collection and camera
-            gallery=gallery,
-            events=events,
-            cameras=self.cameras.configs,
-            collection_settings={n: m for n, c in settings.collections.items() if (m := c.match_threshold())},
-        )
-        self.unknown: UnknownFaces = unknown_faces_for(  # the unknown-face library (routes/unknown.py)
-            gallery, settings.unknown_clustering, is_watchlist=self.video.watchlists.__contains__,
-            require_consent=settings.require_consent,
-        )
-        self.people_editor = PeopleEditor(  # PATCH /people, template moves, merges (services/people.py)
-            gallery=gallery, events=events, watchlists=self.cameras.watchlists, require_consent=settings.require_consent
-        )
-        self.imports: ImportService = import_service_for(  # zips of photos (services/imports.py, routes/imports.py)
-            gallery, settings, enroll=self.library.enroll, is_watchlist=self.video.watchlists.__contains__, audit=audit
-        )
-        self.governance.eraser.forget.append(self.imports.store.forget_people)  # import reports name people by folder
+    settings: Settings
+    gallery: Gallery
+    events: EventStore
+    accounts: AccountStore
+    audit: AuditLog
+    video: VideoEngine
+    broadcaster: Broadcaster  # live events (SSE, WebSocket)
+    refusals: RefusalLog  # 401/403/refused changes, audited
+    sources: CameraSources  # camera sources each role may add; refused ones kept and shown
+    faces: FacesService  # routes/faces.py
+    library: GalleryService  # collections, people, templates, enrollment (routes/gallery.py)
+    history: EventsService  # stored events, counts, dwell, snapshots (routes/events.py)
+    cameras: CameraService  # cameras, watchlists, server-state.json (routes/cameras.py)
+    liveness: LivenessService  # sessions, verify-live, identify-live, access rules (routes/liveness.py)
+    governance: GovernanceService  # erasure, retention, the report (routes/governance.py, admin.py)
+    matching: MatchingService  # "not this person" corrections, thresholds per collection and camera
+    unknown: UnknownFaces  # the unknown-face library (routes/unknown.py)
+    people_editor: PeopleEditor  # PATCH /people, template moves, merges (routes/people.py)
+    imports: ImportService  # zips of photos (routes/imports.py)
+    sinks: Sequence[_Closable] = ()  # webhooks, MQTT: closed with the services
+    cluster: RayVideoCluster | None = None  # cameras on Ray workers instead of self.video
+    rate_limiter: RateLimiter = field(init=False)
+    stopping: threading.Event = field(init=False, default_factory=threading.Event)  # set when the server stops
+
+    def __post_init__(self) -> None:
+        self.rate_limiter = RateLimiter(self.settings.rate_limit_per_minute)
+
+    @property
+    def engine(self) -> Engine:
+        return self.gallery.engine
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.liveness.evidence_dir
 
     # -- life cycle -------------------------------------------------------------------------------
     def start(self) -> None:
