@@ -10,8 +10,9 @@ Per analysed frame of each camera::
 Every camera has at most one frame in the analyzer at a time, so a slow camera never piles up work
 and a live source simply drops frames it cannot keep up with (counted in its status).
 
-This module is the loop; what it keeps per camera is in :mod:`.camera`, the unique-visitor count in
-:mod:`.visitors`, and what stored snapshots and annotated video obscure in :mod:`.redaction`.
+This module is the loop; what it keeps per camera is in :mod:`.camera`, the watchlist alerts (one per
+visit) in :mod:`.alerts`, the unique-visitor count in :mod:`.visitors`, and what stored snapshots and
+annotated video obscure in :mod:`.redaction`.
 
 Example:
     >>> engine = VideoEngine(engine=Engine(), gallery=gallery, watchlists=["vip"])     # doctest: +SKIP
@@ -43,13 +44,14 @@ from ..logs import camera_context
 from ..pipeline import Engine
 from ..timings import LatencyHistogram
 from ..types import Frame
+from .alerts import WatchlistAlerts
 from .analyzer import Analyzer, FrameAnalysis, LocalAnalyzer, ObjectSettings
 from .annotate import Label, draw
-from .camera import CameraState, CameraSummary, Episode, Shot, TrackMemory
+from .camera import CameraState, CameraSummary, Shot, TrackMemory
 from .object_tracks import ObjectTracks, link_faces_to_people, object_labels
 from .publisher import EventPublisher
 from .recognise import ShotPolicy, TrackIdentities
-from .redaction import SnapshotRedactor, anonymous, redacted_frame
+from .redaction import anonymous, redacted_frame
 from .rules import CameraRules, Line, RuleHit, Zone, anchor_points
 from .sources import SourceStatus, VideoSource
 from .visitors import VisitorBook
@@ -117,11 +119,12 @@ class VideoEngine:
         self.publisher = EventPublisher(self.bus)
         self.analyzer = analyzer or LocalAnalyzer()
         self.policy = policy or ShotPolicy()
-        self.alert_gap_s = alert_gap_s
         self.live_view = live_view
         self.redact_snapshots = redact_snapshots
         self.redact_video = redact_video
-        self._snapshots = SnapshotRedactor()  # its CNN detector is made on the first redacted snapshot
+        self.alerts = WatchlistAlerts(  # one alert per watchlist person's visit to a camera
+            watchlists=self.watchlists, alert_gap_s=alert_gap_s, emit=self._emit, redact=redact_snapshots
+        )
         self.visitors = (
             VisitorBook(same_face_distance=gallery.calibration.threshold_at_far(SAME_VISITOR_FAR))
             if gallery is not None
@@ -404,7 +407,7 @@ class VideoEngine:
             mem.shots.append((shot.quality, shot.chip, emb))
             _, after = cam.identities.add_result(shot.track_id, result)
             cam.persons.learn(shot.track_id, after)  # the person track around this face takes its name
-            self._update_alert(cam, shot, mem, after)
+            self.alerts.update(cam, shot, mem, after)
             if shot.final:
                 self._end_face_track(cam, shot.track_id, shot.frame)
 
@@ -423,72 +426,6 @@ class VideoEngine:
             own = {c: effective_distance(result.threshold, d, limit) for c, d in result.collection_thresholds.items()}
             out.append(replace(result, threshold=limit, collection_thresholds=own))
         return out
-
-    def _update_alert(self, cam: CameraState, shot: Shot, mem: TrackMemory, person: Candidate | None) -> None:
-        """Fold a track's (new) identity into the camera's alert episodes (one per watchlist person)."""
-        tid, t_s = shot.track_id, shot.frame.t_s
-        watched = person if person is not None and person.collection in self.watchlists else None
-        if mem.alert is not None and (watched is None or watched.person_id != mem.alert.person_id):
-            self._leave_episode(cam, mem.alert.person_id, tid, t_s)  # the vote changed its mind
-            mem.alert = None
-        if watched is None:
-            return
-        mem.alert = watched
-        episode = cam.episodes.get(watched.person_id)
-        if episode is None:
-            cam.episodes[watched.person_id] = Episode(watched, t_s, t_s, {tid}, tid)
-            decoded = shot.frame.wall_s  # latency: until the alert, with its snapshot, is published
-            self._watch_event("watchlist.start", cam, tid, watched, t_s, mem.box, shot=shot,
-                              then=lambda: cam.summary.alert_latency_s.append(time.time() - decoded))  # fmt: skip
-            return
-        episode.tracks.add(tid)
-        episode.last_t, episode.last_track = max(episode.last_t, t_s), tid
-        if watched.distance < episode.who.distance - 0.02:  # a clearly better shot: a new snapshot
-            episode.who = watched
-            self._watch_event("watchlist.update", cam, tid, watched, t_s, mem.box, shot=shot)
-
-    def _leave_episode(self, cam: CameraState, person_id: int, tid: int, t_s: float) -> None:
-        episode = cam.episodes.get(person_id)
-        if episode is not None:
-            episode.tracks.discard(tid)
-            episode.last_t = max(episode.last_t, t_s)
-
-    def _close_episodes(self, cam: CameraState, t_s: float, *, all_: bool = False) -> None:
-        """End the alerts of people gone for ``alert_gap_s`` (all of them when the camera closes)."""
-        for pid, ep in list(cam.episodes.items()):
-            if all_ or (not ep.tracks and t_s - ep.last_t >= self.alert_gap_s):
-                del cam.episodes[pid]
-                dwell = round(ep.last_t - ep.first_t, 3)
-                self._watch_event("watchlist.end", cam, ep.last_track, ep.who, ep.last_t, None, dwell_s=dwell)
-
-    def _watch_event(
-        self,
-        kind: str,
-        cam: CameraState,
-        tid: int,
-        who: Candidate,
-        t_s: float,
-        box: tuple[float, float, float, float] | None,
-        *,
-        dwell_s: float | None = None,
-        shot: Shot | None = None,
-        then: Callable[[], None] | None = None,
-    ) -> None:
-        event = Event.new(
-            kind,
-            camera=cam.name,
-            t_s=t_s,
-            track_id=tid,
-            rule=who.collection,
-            person_id=who.person_id,
-            person_name=who.display_name,
-            collection=who.collection,
-            distance=round(who.distance, 4),
-            box=box,
-            dwell_s=dwell_s,
-        )
-        snapshot = self._snapshots.job(cam, shot, redact=self.redact_snapshots) if shot is not None else None
-        self._emit(cam, event, snapshot, then=then)
 
     def _emit(
         self,
@@ -518,7 +455,7 @@ class VideoEngine:
         if cam.objects is None:
             self._publish_hits(cam, cam.rules.end(tid, frame.t_s) if cam.rules else [])
         if mem.alert is not None:
-            self._leave_episode(cam, mem.alert.person_id, tid, mem.last_t)
+            self.alerts.leave(cam, mem.alert.person_id, tid, mem.last_t)
         if not mem.shots:
             return
         quality, chip, emb = max(mem.shots, key=lambda s: s[0])
@@ -558,7 +495,7 @@ class VideoEngine:
             )
 
     def _finish_frame(self, cam: CameraState, frame: Frame) -> None:
-        self._close_episodes(cam, frame.t_s)
+        self.alerts.close_gone(cam, frame.t_s)
         if cam.writer is None and not self.live_view:
             return
         for tid, mem in cam.memory.items():
@@ -604,7 +541,7 @@ class VideoEngine:
             self._recognise(finals)
         for tid in list(cam.memory):  # anything left (should be nothing)
             self._end_face_track(cam, tid, last)
-        self._close_episodes(cam, t_s, all_=True)
+        self.alerts.close_gone(cam, t_s, all_=True)
         if cam.objects is not None and cam.rules is not None:
             for tid in cam.objects.flush():
                 self._publish_hits(cam, cam.rules.end(tid, t_s))
