@@ -229,6 +229,29 @@ def test_no_cycle_between_modules() -> None:
     assert not cycles, f"import cycles between modules: {cycles}"
 
 
+def _service_import(edge: Edge) -> bool:
+    """A domain service module importing another service, or the container (not a ``_helper`` module)."""
+    inside = "faceplane.services."
+    if not edge.source.startswith(inside) or edge.source == edge.target:
+        return False
+    return edge.target == "faceplane.services" or (
+        edge.target.startswith(inside) and not edge.target.removeprefix(inside).startswith("_")
+    )
+
+
+def test_domain_services_do_not_import_each_other() -> None:
+    """Each service in ``services/`` gets what it needs from ``bootstrap``; none reaches into another."""
+    between = [f"{e.where}: {e.source} imports {e.target}" for e in EDGES if _service_import(e)]
+    assert not between, "\n".join(between)
+
+
+def test_the_service_rule_sees_a_service_importing_another() -> None:
+    assert _service_import(Edge("faceplane.services.events", "faceplane.services.access", "x", ""))
+    assert _service_import(Edge("faceplane.services.faces", "faceplane.services", "Services", ""))
+    assert not _service_import(Edge("faceplane.services.events", "faceplane.services._files", "file_below", ""))
+    assert not _service_import(Edge("faceplane.services", "faceplane.services.faces", "FacesService", ""))
+
+
 @pytest.mark.parametrize(
     ("source", "target"),
     [

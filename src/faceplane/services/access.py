@@ -19,14 +19,14 @@ from typing import Any
 import numpy as np
 
 from ..config import Settings
-from ..errors import NotFoundError
 from ..gallery.gallery import Gallery
 from ..governance.accounts import Principal
 from ..governance.audit import AuditLog
 from ..liveness.sessions import LiveCapture, LivenessChecker, LivenessStatus
 from ..pipeline import Engine
+from ._files import file_below
 
-__all__ = ["LIVENESS_DETECT_WIDTH", "LiveDecision", "LivenessService", "file_below"]
+__all__ = ["LIVENESS_DETECT_WIDTH", "LiveDecision", "LivenessService"]
 
 #: Liveness sessions detect faces on frames shrunk to this width (kiosk distance; see LivenessService._checker).
 LIVENESS_DETECT_WIDTH = 320
@@ -230,12 +230,3 @@ class LivenessService:
 
 def _not_live(capture: LiveCapture) -> list[str]:
     return [] if capture.status.passed else ["not live: " + "; ".join(capture.status.reasons or ["failed"])]
-
-
-def file_below(root: Path, relative: str, what: str) -> Path:
-    """The file ``relative`` below ``root``; NotFoundError for a path outside it or no such file."""
-    root = root.resolve()
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
-        raise NotFoundError(f"no {what} {relative!r}")
-    return path

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import InvalidArgumentError
 from ..events import Event, EventStore, analytics
-from .access import file_below
+from ._files import file_below
 
 __all__ = ["EventsService"]
 
