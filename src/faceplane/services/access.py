@@ -179,7 +179,7 @@ class LivenessService:
             name=person.display_name if person else None,
             collection=person.collection if person else None,
             distance=nearest.distance if nearest else None,
-            threshold=found.threshold if found else None,
+            threshold=found.threshold_for(nearest.collection) if found and nearest else None,  # its collection's own
             evidence=self._keep_evidence(capture),
         )
         self._audit(who, "identify-live", ",".join(collections), ip, decision)

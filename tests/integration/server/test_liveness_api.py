@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from faceplane.config import AccessRule
+from faceplane.gallery.thresholds import MatchThreshold
 from faceplane.video import VideoSource
 
 pytestmark = pytest.mark.slow
@@ -146,9 +147,15 @@ def test_door_lets_the_live_man_in_by_clip_and_follows_the_access_rules(
     assert r.status_code == 200 and r.json()["passed"], r.text
 
     monkeypatch.setattr(services.settings, "access", [AccessRule(collection="customers")])
-    r = client.post(f"{API}/identify-live", json={"session_id": session["session_id"]}, headers=operator)
+    own = round(services.gallery.open_set_threshold() + 0.05, 3)  # the collection's own limit, looser here
+    services.matching.set_collection_threshold("customers", MatchThreshold(distance=own))
+    try:
+        r = client.post(f"{API}/identify-live", json={"session_id": session["session_id"]}, headers=operator)
+    finally:
+        services.matching.set_collection_threshold("customers", None)
     decision = r.json()
     assert r.status_code == 200 and decision["allowed"] and decision["person_id"] == account, decision
+    assert decision["threshold"] == pytest.approx(own)  # the limit the man was held to, not the default
 
     # the schedule: only staff may pass, or customers at some other hour
     now = time.time()
