@@ -11,7 +11,7 @@ the engine's publisher; :mod:`.redaction` decides what they obscure.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Set
+from collections.abc import Callable
 
 from ..events import Event
 from ..gallery.records import Candidate
@@ -31,15 +31,15 @@ class WatchlistAlerts:
     """The alert episodes of every camera of one engine.
 
     Args:
-        watchlists: the collections whose people raise alerts (the engine's set, shared: watched or
-            unwatched at run time).
+        is_watched: whether a collection's people raise alerts, asked at each shot (collections are
+            watched and unwatched at run time).
         alert_gap_s: a watchlist person unseen on a camera for this long ends their alert.
         emit: publishes an event with an optional snapshot job and a callback once published.
         redact: snapshots obscure every face but the watchlist person's.
     """
 
-    def __init__(self, *, watchlists: Set[str], alert_gap_s: float, emit: Emit, redact: bool) -> None:
-        self.watchlists = watchlists
+    def __init__(self, *, is_watched: Callable[[str], bool], alert_gap_s: float, emit: Emit, redact: bool) -> None:
+        self.is_watched = is_watched
         self.alert_gap_s = alert_gap_s
         self.redact = redact
         self._emit = emit
@@ -48,7 +48,7 @@ class WatchlistAlerts:
     def update(self, cam: CameraState, shot: Shot, mem: TrackMemory, person: Candidate | None) -> None:
         """Fold a track's (new) identity into the camera's alert episodes (one per watchlist person)."""
         tid, t_s = shot.track_id, shot.frame.t_s
-        watched = person if person is not None and person.collection in self.watchlists else None
+        watched = person if person is not None and self.is_watched(person.collection) else None
         if mem.alert is not None and (watched is None or watched.person_id != mem.alert.person_id):
             self.leave(cam, mem.alert.person_id, tid, t_s)  # the vote changed its mind
             mem.alert = None

@@ -123,7 +123,10 @@ class VideoEngine:
         self.redact_snapshots = redact_snapshots
         self.redact_video = redact_video
         self.alerts = WatchlistAlerts(  # one alert per watchlist person's visit to a camera
-            watchlists=self.watchlists, alert_gap_s=alert_gap_s, emit=self._emit, redact=redact_snapshots
+            is_watched=lambda collection: collection in self.watchlists,  # the set may be replaced (Ray workers)
+            alert_gap_s=alert_gap_s,
+            emit=self._emit,
+            redact=redact_snapshots,
         )
         self.visitors = (
             VisitorBook(same_face_distance=gallery.calibration.threshold_at_far(SAME_VISITOR_FAR))

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 
 
-def _run(gallery, sources, watchlists, tmp_path, analyzer=None, alert_gap_s=10.0):
+def _run(gallery, sources, watchlists, tmp_path, analyzer=None, alert_gap_s=10.0, rewatch=None):
     sink = MemorySink()
     store = EventStore(tmp_path / "events")
     video = VideoEngine(
@@ -35,6 +35,8 @@ def _run(gallery, sources, watchlists, tmp_path, analyzer=None, alert_gap_s=10.0
     )
     for src in sources:
         video.add_camera(src)
+    if rewatch is not None:  # a new set, as a Ray camera worker's set_watchlists assigns it
+        video.watchlists = set(rewatch)
     try:
         return video.run(duration_s=300), sink, store
     finally:
@@ -81,6 +83,12 @@ def test_no_alert_when_the_person_is_not_on_the_watchlist(gallery, examples, tmp
     (summary,), sink, _ = _run(gallery, [VideoSource(clip, fps=5)], ["staff"], tmp_path)
     assert summary.face_tracks >= 2
     assert not [e for e in sink.events if e.kind.startswith("watchlist.")]
+
+
+def test_a_watchlist_set_replaced_at_run_time_is_the_one_alerts_follow(gallery, examples, tmp_path):
+    clip = str(examples / "short_hamilton_clip.mp4")
+    _, sink, _ = _run(gallery, [VideoSource(clip, fps=5)], ["staff"], tmp_path, rewatch=["watchlist"])
+    assert {e.person_name for e in sink.of_kind("watchlist.start")} == {"Lin-Manuel Miranda"}
 
 
 def test_two_cameras_in_worker_processes(gallery, examples, tmp_path):
