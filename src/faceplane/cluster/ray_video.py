@@ -120,6 +120,9 @@ class GalleryServer:
     def check_collection(self, name: str) -> None:
         self.gallery.store.collection_id(name)
 
+    def count_people(self, collections: Sequence[str] | None = None) -> int:
+        return self.gallery.store.count_people(collections)
+
     def calibration(self) -> Calibration:
         return self.gallery.calibration
 
@@ -192,6 +195,10 @@ class _RemoteStore:
 
     def collection_id(self, name: str) -> None:
         _ray().get(self._gallery.check_collection.remote(name), timeout=_CALL_TIMEOUT_S)
+
+    def count_people(self, collections: Sequence[str] | None = None) -> int:
+        """Everyone a camera's threshold is over (its FPIR is a share of the people it searches)."""
+        return int(_ray().get(self._gallery.count_people.remote(collections), timeout=_CALL_TIMEOUT_S))
 
 
 class _RemoteIndex:
@@ -278,6 +285,7 @@ class CameraWorker:
             zones=zones,
             objects=config.object_settings(),
             fixed_camera=config.fixed,
+            match=config.match_threshold(),  # the camera's own threshold, as on the API process
             event_namespace=namespace,
         )
         self.thread = threading.Thread(target=self.video.run, kwargs={"forever": True}, daemon=True)
