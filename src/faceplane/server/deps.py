@@ -1,14 +1,35 @@
-"""Request dependencies: the services, the caller and their role, uploads with limits, rate limits."""
+"""Request dependencies: the caller and their role, rate limits, the one domain service a route serves, the audit
+trail of the request and uploads with their limit.
+
+A route declares what it touches: ``faces: FacesDep`` hands it ``Services.faces``, ``audit: AuditTrailDep`` writes
+its audit rows as the caller from the caller's address, ``uploads: UploadsDep`` reads its files within
+``max_upload_mb``. ``ServicesDep``, the whole container, is for the few routes that need several of its parts at
+once (the console login, the live event stream, the models in use).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request, UploadFile
 
-from ..governance.accounts import Principal, role_at_least
-from ..services import Services
+from ..governance.accounts import AccountStore, Principal, role_at_least
+from ..governance.audit import AuditLog
+from ..services import (
+    CameraService,
+    EventsService,
+    FacesService,
+    GalleryService,
+    GovernanceService,
+    ImportService,
+    LivenessService,
+    MatchingService,
+    PeopleEditor,
+    Services,
+    UnknownFaces,
+)
 
 SESSION_COOKIE = "fp_session"
 MAX_INT64 = 2**63 - 1  # the largest SQLite INTEGER: ids and offsets beyond it are a 422, not an OverflowError
@@ -21,6 +42,8 @@ IMAGE_TYPES = (
     "image/tiff",
     "application/octet-stream",
 )
+VIDEO_TYPES = ("video/mp4", "video/webm", "video/quicktime", "video/x-matroska", "application/octet-stream")
+T = TypeVar("T")
 
 
 def get_services(request: Request) -> Services:
@@ -81,26 +104,92 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-VIDEO_TYPES = ("video/mp4", "video/webm", "video/quicktime", "video/x-matroska", "application/octet-stream")
+# -- the one domain service a route serves (see Services for what each one does) ------------------------------
+def _part(get: Callable[[Services], T]) -> Callable[[Services], T]:
+    """A dependency that hands a route one part of the services (``get`` says which)."""
+
+    def part(services: ServicesDep) -> T:
+        return get(services)
+
+    return part
 
 
-async def read_image(upload: UploadFile, services: Services) -> bytes:
-    """The bytes of an uploaded image, refusing wrong content types and oversized files (413)."""
-    return await _read_upload(upload, services, IMAGE_TYPES, "an image")
+FacesDep = Annotated[FacesService, Depends(_part(lambda s: s.faces))]
+LibraryDep = Annotated[GalleryService, Depends(_part(lambda s: s.library))]
+HistoryDep = Annotated[EventsService, Depends(_part(lambda s: s.history))]
+CamerasDep = Annotated[CameraService, Depends(_part(lambda s: s.cameras))]
+LivenessDep = Annotated[LivenessService, Depends(_part(lambda s: s.liveness))]
+GovernanceDep = Annotated[GovernanceService, Depends(_part(lambda s: s.governance))]
+MatchingDep = Annotated[MatchingService, Depends(_part(lambda s: s.matching))]
+UnknownDep = Annotated[UnknownFaces, Depends(_part(lambda s: s.unknown))]
+PeopleEditorDep = Annotated[PeopleEditor, Depends(_part(lambda s: s.people_editor))]
+ImportsDep = Annotated[ImportService, Depends(_part(lambda s: s.imports))]
+# users, API keys, sessions (routes/admin.py); the audit log to read it (GET /audit; rows are written by AuditTrail)
+AccountsDep = Annotated[AccountStore, Depends(_part(lambda s: s.accounts))]
+AuditLogDep = Annotated[AuditLog, Depends(_part(lambda s: s.audit))]
 
 
-async def read_clip(upload: UploadFile, services: Services) -> bytes:
-    """The bytes of an uploaded short video clip (same size limit as images)."""
-    return await _read_upload(upload, services, VIDEO_TYPES, "a video clip")
+# -- the audit rows of a request --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AuditTrail:
+    """Writes the audit rows of one request: the caller (``who``) and their address (``ip``) are the request's,
+    a route names what it did, on what, with which status and details."""
+
+    log: AuditLog
+    who: Principal
+    ip: str
+
+    def record(self, action: str, *, target: str = "", status: int = 200, **detail: object) -> None:
+        self.log.record(
+            actor=self.who.name,
+            role=self.who.role,
+            action=action,
+            target=target,
+            ip=self.ip,
+            status=status,
+            detail=detail or None,
+        )
 
 
-async def _read_upload(upload: UploadFile, services: Services, types: tuple[str, ...], what: str) -> bytes:
-    if upload.content_type and upload.content_type.split(";")[0].strip() not in types:
-        raise HTTPException(415, f"{upload.filename or 'upload'}: expected {what}, got {upload.content_type}")
-    limit = int(services.settings.max_upload_mb * 1024 * 1024)
-    data = await upload.read(limit + 1)
-    if len(data) > limit:
-        raise HTTPException(413, f"{upload.filename or 'upload'}: larger than {services.settings.max_upload_mb:g} MB")
-    if not data:
-        raise HTTPException(400, f"{upload.filename or 'upload'}: empty file")
-    return data
+def audit_trail(request: Request, who: Annotated[Principal, Depends(get_principal)], log: AuditLogDep) -> AuditTrail:
+    """The request's audit trail; the caller is the one the route's role check let through (FastAPI resolves
+    ``get_principal`` once a request)."""
+    return AuditTrail(log, who, client_ip(request))
+
+
+AuditTrailDep = Annotated[AuditTrail, Depends(audit_trail)]
+
+
+# -- uploads ----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Uploads:
+    """Reads uploaded files whole, refusing wrong content types (415), empty files (400) and files over
+    ``limit_mb`` (413)."""
+
+    limit_mb: float
+
+    async def image(self, upload: UploadFile) -> bytes:
+        """The bytes of an uploaded image."""
+        return await self._read(upload, IMAGE_TYPES, "an image")
+
+    async def clip(self, upload: UploadFile) -> bytes:
+        """The bytes of an uploaded short video clip (same size limit as images)."""
+        return await self._read(upload, VIDEO_TYPES, "a video clip")
+
+    async def _read(self, upload: UploadFile, types: tuple[str, ...], what: str) -> bytes:
+        if upload.content_type and upload.content_type.split(";")[0].strip() not in types:
+            raise HTTPException(415, f"{upload.filename or 'upload'}: expected {what}, got {upload.content_type}")
+        limit = int(self.limit_mb * 1024 * 1024)
+        data = await upload.read(limit + 1)
+        if len(data) > limit:
+            raise HTTPException(413, f"{upload.filename or 'upload'}: larger than {self.limit_mb:g} MB")
+        if not data:
+            raise HTTPException(400, f"{upload.filename or 'upload'}: empty file")
+        return data
+
+
+def uploads(services: ServicesDep) -> Uploads:
+    return Uploads(services.settings.max_upload_mb)
+
+
+UploadsDep = Annotated[Uploads, Depends(uploads)]

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 from ..config import Settings
 from ..events import Broadcaster, EventStore
 from ..gallery.gallery import Gallery
-from ..governance.accounts import AccountStore, Principal
+from ..governance.accounts import AccountStore
 from ..governance.audit import AuditLog
 from ..governance.camera_sources import CameraSources
 from ..governance.refusals import RefusalLog
@@ -181,11 +181,3 @@ class Services:
     def models(self) -> ModelsInUse:
         """Which models run here, and the provenance and licence of each (GET /api/v1/models)."""
         return ModelsInUse(self.gallery.store.embedding_model, self.settings.detector, inventory())
-
-    # -- audit ----------------------------------------------------------------------------------
-    def record(
-        self, who: Principal, action: str, *, target: str = "", ip: str = "", status: int = 200, **detail: object
-    ) -> None:
-        self.audit.record(
-            actor=who.name, role=who.role, action=action, target=target, ip=ip, status=status, detail=detail or None
-        )

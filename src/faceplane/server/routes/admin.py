@@ -7,7 +7,18 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from ..deps import MAX_INT64, SESSION_COOKIE, Admin, ServicesDep, Viewer, client_ip
+from ..deps import (
+    MAX_INT64,
+    SESSION_COOKIE,
+    AccountsDep,
+    Admin,
+    AuditLogDep,
+    AuditTrailDep,
+    GovernanceDep,
+    ServicesDep,
+    Viewer,
+    client_ip,
+)
 from ..schemas import AuditOut, KeyIn, KeyOut, LoginIn, MeOut, NewKeyOut, UserIn, UserOut
 
 router = APIRouter(tags=["accounts"])
@@ -30,9 +41,9 @@ def login(body: LoginIn, request: Request, response: Response, services: Service
 
 
 @router.post("/auth/logout", status_code=204)
-def logout(request: Request, response: Response, services: ServicesDep) -> None:
+def logout(request: Request, response: Response, accounts: AccountsDep) -> None:
     if token := request.cookies.get(SESSION_COOKIE):
-        services.accounts.logout(token)
+        accounts.logout(token)
     response.delete_cookie(SESSION_COOKIE)
 
 
@@ -42,28 +53,26 @@ def me(who: Viewer) -> MeOut:
 
 
 @router.get("/users", response_model=list[UserOut])
-def list_users(who: Admin, services: ServicesDep) -> list[UserOut]:
-    return [UserOut(username=u, role=r, created_at=t) for u, r, t in services.accounts.list_users()]
+def list_users(who: Admin, accounts: AccountsDep) -> list[UserOut]:
+    return [UserOut(username=u, role=r, created_at=t) for u, r, t in accounts.list_users()]
 
 
 @router.post("/users", response_model=UserOut, status_code=201, summary="Create a console user or reset one")
-def set_user(body: UserIn, request: Request, who: Admin, services: ServicesDep) -> UserOut:
-    services.accounts.set_user(body.username, body.password, body.role)
-    services.record(who, "user.set", target=body.username, ip=client_ip(request), status=201, role=body.role)
-    (user,) = [
-        UserOut(username=u, role=r, created_at=t) for u, r, t in services.accounts.list_users() if u == body.username
-    ]
+def set_user(body: UserIn, who: Admin, accounts: AccountsDep, audit: AuditTrailDep) -> UserOut:
+    accounts.set_user(body.username, body.password, body.role)
+    audit.record("user.set", target=body.username, status=201, role=body.role)
+    (user,) = [UserOut(username=u, role=r, created_at=t) for u, r, t in accounts.list_users() if u == body.username]
     return user
 
 
 @router.delete("/users/{username}", status_code=204)
-def delete_user(username: str, request: Request, who: Admin, services: ServicesDep) -> None:
-    services.accounts.delete_user(username)
-    services.record(who, "user.delete", target=username, ip=client_ip(request), status=204)
+def delete_user(username: str, who: Admin, accounts: AccountsDep, audit: AuditTrailDep) -> None:
+    accounts.delete_user(username)
+    audit.record("user.delete", target=username, status=204)
 
 
 @router.get("/keys", response_model=list[KeyOut])
-def list_keys(who: Admin, services: ServicesDep) -> list[KeyOut]:
+def list_keys(who: Admin, accounts: AccountsDep) -> list[KeyOut]:
     return [
         KeyOut(
             id=k.id,
@@ -73,36 +82,36 @@ def list_keys(who: Admin, services: ServicesDep) -> list[KeyOut]:
             created_at=k.created_at,
             revoked=k.revoked_at is not None,
         )
-        for k in services.accounts.list_keys()
+        for k in accounts.list_keys()
     ]
 
 
 @router.post("/keys", response_model=NewKeyOut, status_code=201)
-def create_key(body: KeyIn, request: Request, who: Admin, services: ServicesDep) -> NewKeyOut:
-    key = services.accounts.create_key(body.name, body.role)
-    services.record(who, "key.create", target=body.name, ip=client_ip(request), status=201, role=body.role)
+def create_key(body: KeyIn, who: Admin, accounts: AccountsDep, audit: AuditTrailDep) -> NewKeyOut:
+    key = accounts.create_key(body.name, body.role)
+    audit.record("key.create", target=body.name, status=201, role=body.role)
     return NewKeyOut(key=key, name=body.name, role=body.role)
 
 
 @router.delete("/keys/{key_id}", status_code=204)
 def revoke_key(
-    key_id: Annotated[int, Path(ge=1, le=MAX_INT64)], request: Request, who: Admin, services: ServicesDep
+    key_id: Annotated[int, Path(ge=1, le=MAX_INT64)], who: Admin, accounts: AccountsDep, audit: AuditTrailDep
 ) -> None:
-    services.accounts.revoke_key(key_id)
-    services.record(who, "key.revoke", target=str(key_id), ip=client_ip(request), status=204)
+    accounts.revoke_key(key_id)
+    audit.record("key.revoke", target=str(key_id), status=204)
 
 
 @router.get("/audit", response_model=list[AuditOut])
 def audit(
     who: Admin,
-    services: ServicesDep,
+    log: AuditLogDep,
     actor: Annotated[str | None, Query()] = None,
     action: Annotated[str | None, Query()] = None,
     since_s: Annotated[float | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
 ) -> list[AuditOut]:
-    entries = services.audit.query(actor=actor, action=action, since_s=since_s, limit=limit, offset=offset)
+    entries = log.query(actor=actor, action=action, since_s=since_s, limit=limit, offset=offset)
     return [AuditOut(**e.__dict__) for e in entries]
 
 
@@ -111,5 +120,5 @@ def audit(
     response_class=HTMLResponse,
     summary="Compliance report: what is stored, for how long, who searched (printable HTML)",
 )
-def report(who: Admin, services: ServicesDep) -> HTMLResponse:
-    return HTMLResponse(services.governance.report(), headers={"Cache-Control": "no-store"})
+def report(who: Admin, governance: GovernanceDep) -> HTMLResponse:
+    return HTMLResponse(governance.report(), headers={"Cache-Control": "no-store"})

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
 
 from ...events import EVENT_KINDS, Event
-from ..deps import MAX_INT64, ServicesDep, Viewer
+from ..deps import MAX_INT64, HistoryDep, ServicesDep, Viewer
 from ..schemas import ClassHourOut, DwellOut, EventOut, HourCount
 
 router = APIRouter(tags=["events"])
@@ -21,7 +21,7 @@ router = APIRouter(tags=["events"])
 @router.get("/events", response_model=list[EventOut])
 def list_events(
     who: Viewer,
-    services: ServicesDep,
+    history: HistoryDep,
     camera: Annotated[list[str] | None, Query()] = None,
     kind: Annotated[list[str] | None, Query(description=f"any of {', '.join(EVENT_KINDS)}")] = None,
     person_id: Annotated[int | None, Query(ge=1, le=MAX_INT64)] = None,
@@ -33,7 +33,7 @@ def list_events(
         list[str] | None, Query(alias="class", description="object class of the track: person, car... (any of)")
     ] = None,
 ) -> list[EventOut]:
-    found = services.history.query(
+    found = history.query(
         cameras=camera or (),
         kinds=kind or (),
         object_classes=object_class or (),
@@ -80,7 +80,7 @@ _CLASS_QUERY = Query(alias="class", description="only tracks of these object cla
 @router.get("/analytics/hourly", response_model=list[HourCount], summary="Events of one kind per hour, per class")
 def hourly(
     who: Viewer,
-    services: ServicesDep,
+    history: HistoryDep,
     kind: Annotated[str, Query(description=f"one of {', '.join(EVENT_KINDS)}")] = "visitor.new",
     since_s: Annotated[float | None, Query()] = None,
     until_s: Annotated[float | None, Query()] = None,
@@ -89,7 +89,7 @@ def hourly(
 ) -> list[HourCount]:
     until = until_s if until_s is not None else time.time()
     since = since_s if since_s is not None else until - 86400
-    return [HourCount.of(c) for c in services.history.counts_per_hour(kind, since, until, camera, object_class or ())]
+    return [HourCount.of(c) for c in history.counts_per_hour(kind, since, until, camera, object_class or ())]
 
 
 @router.get(
@@ -99,7 +99,7 @@ def hourly(
 )
 def per_class(
     who: Viewer,
-    services: ServicesDep,
+    history: HistoryDep,
     since_s: Annotated[float | None, Query()] = None,
     until_s: Annotated[float | None, Query()] = None,
     camera: Annotated[str | None, Query()] = None,
@@ -107,13 +107,13 @@ def per_class(
 ) -> list[ClassHourOut]:
     until = until_s if until_s is not None else time.time()
     since = since_s if since_s is not None else until - 86400
-    return [ClassHourOut.of(c) for c in services.history.counts_per_class(since, until, camera, object_class or ())]
+    return [ClassHourOut.of(c) for c in history.counts_per_class(since, until, camera, object_class or ())]
 
 
 @router.get("/analytics/dwell", response_model=list[DwellOut], summary="Zone visits and dwell times")
 def dwell(
     who: Viewer,
-    services: ServicesDep,
+    history: HistoryDep,
     since_s: Annotated[float | None, Query()] = None,
     until_s: Annotated[float | None, Query()] = None,
     camera: Annotated[str | None, Query()] = None,
@@ -122,10 +122,10 @@ def dwell(
     since = since_s if since_s is not None else until - 86400
     return [
         DwellOut(camera=c, zone=z, visits=n, mean_dwell_s=round(mean, 2), max_dwell_s=round(top, 2))
-        for c, z, n, mean, top in services.history.dwell(since, until, camera)
+        for c, z, n, mean, top in history.dwell(since, until, camera)
     ]
 
 
 @router.get("/snapshots/{path:path}", response_class=FileResponse)
-def snapshot(path: str, who: Viewer, services: ServicesDep) -> FileResponse:
-    return FileResponse(services.history.snapshot(path), media_type="image/jpeg")
+def snapshot(path: str, who: Viewer, history: HistoryDep) -> FileResponse:
+    return FileResponse(history.snapshot(path), media_type="image/jpeg")

@@ -5,10 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from ..deps import MAX_INT64, Admin, Operator, ServicesDep, Viewer, client_ip, read_image
+from ..deps import (
+    MAX_INT64,
+    Admin,
+    AuditTrailDep,
+    CamerasDep,
+    GovernanceDep,
+    LibraryDep,
+    Operator,
+    UploadsDep,
+    Viewer,
+)
 from ..schemas import (
     CollectionIn,
     CollectionOut,
@@ -25,51 +35,54 @@ router = APIRouter(tags=["gallery"])
 
 
 @router.get("/collections", response_model=list[CollectionOut])
-def list_collections(who: Viewer, services: ServicesDep) -> list[CollectionOut]:
-    watch = services.cameras.watchlists()
-    return [CollectionOut.of(c, watch) for c in services.library.collections()]
+def list_collections(who: Viewer, library: LibraryDep, cameras: CamerasDep) -> list[CollectionOut]:
+    watch = cameras.watchlists()
+    return [CollectionOut.of(c, watch) for c in library.collections()]
 
 
 @router.post("/collections", response_model=CollectionOut, status_code=201)
-def create_collection(body: CollectionIn, request: Request, who: Operator, services: ServicesDep) -> CollectionOut:
-    collection = services.library.create_collection(body.name, body.description)
-    services.record(who, "collection.create", target=body.name, ip=client_ip(request), status=201)
-    return CollectionOut.of(collection, services.cameras.watchlists())
+def create_collection(
+    body: CollectionIn, who: Operator, library: LibraryDep, cameras: CamerasDep, audit: AuditTrailDep
+) -> CollectionOut:
+    collection = library.create_collection(body.name, body.description)
+    audit.record("collection.create", target=body.name, status=201)
+    return CollectionOut.of(collection, cameras.watchlists())
 
 
 @router.delete("/collections/{name}", status_code=204)
-def delete_collection(name: str, request: Request, who: Admin, services: ServicesDep) -> None:
-    removed = services.library.delete_collection(name)
-    services.record(who, "collection.delete", target=name, ip=client_ip(request), status=204, people=removed)
+def delete_collection(name: str, who: Admin, library: LibraryDep, audit: AuditTrailDep) -> None:
+    removed = library.delete_collection(name)
+    audit.record("collection.delete", target=name, status=204, people=removed)
 
 
 @router.put("/collections/{name}/watchlist", response_model=CollectionOut)
 def set_watchlist(
-    name: str, body: WatchlistIn, request: Request, who: Operator, services: ServicesDep
+    name: str, body: WatchlistIn, who: Operator, library: LibraryDep, cameras: CamerasDep, audit: AuditTrailDep
 ) -> CollectionOut:
-    services.cameras.set_watchlist(name, body.watchlist)
-    services.record(who, "watchlist.set", target=name, ip=client_ip(request), on=body.watchlist)
-    (collection,) = [c for c in services.library.collections() if c.name == name]
-    return CollectionOut.of(collection, services.cameras.watchlists())
+    cameras.set_watchlist(name, body.watchlist)
+    audit.record("watchlist.set", target=name, on=body.watchlist)
+    (collection,) = [c for c in library.collections() if c.name == name]
+    return CollectionOut.of(collection, cameras.watchlists())
 
 
 @router.get("/collections/{name}/people", response_model=list[PersonOut])
 def list_people(
     name: str,
     who: Viewer,
-    services: ServicesDep,
+    library: LibraryDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
 ) -> list[PersonOut]:
-    return [PersonOut.of(p) for p in services.library.people(name, limit, offset)]
+    return [PersonOut.of(p) for p in library.people(name, limit, offset)]
 
 
 @router.post("/collections/{name}/people", response_model=EnrollOut, status_code=201)
 async def enroll(
     name: str,
-    request: Request,
     who: Operator,
-    services: ServicesDep,
+    library: LibraryDep,
+    uploads: UploadsDep,
+    audit: AuditTrailDep,
     images: Annotated[list[UploadFile], File(description="one or more photos of the person")],
     display_name: Annotated[str | None, Form(max_length=200)] = None,
     person_id: Annotated[int | None, Form(ge=1, le=MAX_INT64)] = None,
@@ -81,22 +94,20 @@ async def enroll(
         datetime | None, Form(description="ISO-8601; the entry is deleted then (watchlists: required)")
     ] = None,
 ) -> EnrollOut:
-    data = [await read_image(img, services) for img in images]
+    data = [await uploads.image(img) for img in images]
     consent = consent_of(consent_basis, consent_source, consent_date, purpose)
     expiry = utc_seconds(expires_at)
     report = await run_in_threadpool(
-        services.library.enroll, name, data, name=display_name, person_id=person_id, consent=consent, expires_at=expiry
+        library.enroll, name, data, name=display_name, person_id=person_id, consent=consent, expires_at=expiry
     )
     target = f"{name}/{report.person.id}" if report.person else name
-    services.record(
-        who, "person.enroll", target=target, ip=client_ip(request), status=201, templates=len(report.template_ids)
-    )
+    audit.record("person.enroll", target=target, status=201, templates=len(report.template_ids))
     return EnrollOut.of(report)
 
 
 @router.get("/people/{person_id}", response_model=PersonOut)
-def get_person(person_id: Annotated[int, Path(ge=1, le=MAX_INT64)], who: Viewer, services: ServicesDep) -> PersonOut:
-    return PersonOut.of(services.library.person(person_id))
+def get_person(person_id: Annotated[int, Path(ge=1, le=MAX_INT64)], who: Viewer, library: LibraryDep) -> PersonOut:
+    return PersonOut.of(library.person(person_id))
 
 
 @router.delete(
@@ -105,10 +116,10 @@ def get_person(person_id: Annotated[int, Path(ge=1, le=MAX_INT64)], who: Viewer,
     summary="Erase a person everywhere: templates, index, unknown faces, events, snapshots, evidence",
 )
 def delete_person(
-    person_id: Annotated[int, Path(ge=1, le=MAX_INT64)], request: Request, who: Operator, services: ServicesDep
+    person_id: Annotated[int, Path(ge=1, le=MAX_INT64)], who: Operator, governance: GovernanceDep, audit: AuditTrailDep
 ) -> ErasureOut:
-    report = services.governance.erase_person(person_id)
-    services.record(who, "person.erase", target=str(person_id), ip=client_ip(request), **vars(report))
+    report = governance.erase_person(person_id)
+    audit.record("person.erase", target=str(person_id), **vars(report))
     return ErasureOut.of(report)
 
 
@@ -117,7 +128,7 @@ TemplateId = Annotated[int, Path(ge=1, le=MAX_INT64)]
 
 @router.get("/people/{person_id}/templates", response_model=list[TemplateOut])
 def list_templates(
-    person_id: Annotated[int, Path(ge=1, le=MAX_INT64)], who: Viewer, services: ServicesDep
+    person_id: Annotated[int, Path(ge=1, le=MAX_INT64)], who: Viewer, library: LibraryDep
 ) -> list[TemplateOut]:
     return [
         TemplateOut(
@@ -126,7 +137,7 @@ def list_templates(
             created_at=t.created_at,
             thumbnail_url=f"/api/v1/templates/{t.id}/thumbnail.jpg",
         )
-        for t in services.library.templates(person_id)
+        for t in library.templates(person_id)
     ]
 
 
@@ -135,12 +146,12 @@ def list_templates(
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}}, 204: {"description": "enrolled from an embedding: no picture"}},
 )
-def template_thumbnail(template_id: TemplateId, who: Viewer, services: ServicesDep) -> Response:
-    jpeg = services.library.template_thumbnail(template_id)
+def template_thumbnail(template_id: TemplateId, who: Viewer, library: LibraryDep) -> Response:
+    jpeg = library.template_thumbnail(template_id)
     return Response(jpeg, media_type="image/jpeg") if jpeg else Response(status_code=204)
 
 
 @router.delete("/templates/{template_id}", status_code=204, summary="Remove one face template, keep the person")
-def delete_template(template_id: TemplateId, request: Request, who: Operator, services: ServicesDep) -> None:
-    services.library.remove_template(template_id)
-    services.record(who, "template.delete", target=str(template_id), ip=client_ip(request), status=204)
+def delete_template(template_id: TemplateId, who: Operator, library: LibraryDep, audit: AuditTrailDep) -> None:
+    library.remove_template(template_id)
+    audit.record("template.delete", target=str(template_id), status=204)

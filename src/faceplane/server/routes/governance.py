@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi import APIRouter, File, Query, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from ..deps import Admin, ServicesDep, client_ip, read_image
+from ..deps import Admin, AuditTrailDep, GovernanceDep, UploadsDep
 from ..schemas import ErasureOut, RetentionOut
 
 router = APIRouter(tags=["governance"])
@@ -23,19 +23,20 @@ router = APIRouter(tags=["governance"])
 )
 async def erase_by_photo(
     image: Annotated[UploadFile, File(description="a photo of the face to erase")],
-    request: Request,
     who: Admin,
-    services: ServicesDep,
+    governance: GovernanceDep,
+    uploads: UploadsDep,
+    audit: AuditTrailDep,
     dry_run: Annotated[bool, Query(description="count what would be erased, delete nothing")] = False,
 ) -> ErasureOut:
-    data = await read_image(image, services)
-    report = await run_in_threadpool(services.governance.erase_face, data, dry_run=dry_run)
-    services.record(who, "erase.by-photo", ip=client_ip(request), **vars(report))
+    data = await uploads.image(image)
+    report = await run_in_threadpool(governance.erase_face, data, dry_run=dry_run)
+    audit.record("erase.by-photo", **vars(report))
     return ErasureOut.of(report)
 
 
 @router.post("/retention/run", response_model=RetentionOut, summary="Apply the retention limits now")
-async def run_retention(request: Request, who: Admin, services: ServicesDep) -> RetentionOut:
-    report = await run_in_threadpool(services.governance.run_retention)
-    services.record(who, "retention.run", ip=client_ip(request))
+async def run_retention(who: Admin, governance: GovernanceDep, audit: AuditTrailDep) -> RetentionOut:
+    report = await run_in_threadpool(governance.run_retention)
+    audit.record("retention.run")
     return RetentionOut.of(report)

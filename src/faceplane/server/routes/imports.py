@@ -12,10 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from ..deps import MAX_INT64, Operator, ServicesDep, client_ip
+from ..deps import MAX_INT64, AuditTrailDep, ImportsDep, Operator
 from ..schemas import ImportJobOut, ImportReportOut, consent_of, utc_seconds
 
 router = APIRouter(tags=["imports"])
@@ -33,10 +33,10 @@ _NOT_ENROLLED: tuple[Outcome, ...] = ("refused", "duplicate", "skipped")
     responses={200: {"model": ImportJobOut, "description": "this archive's import into this collection, not done"}},
 )
 async def create_import(
-    request: Request,
     response: Response,
     who: Operator,
-    services: ServicesDep,
+    imports: ImportsDep,
+    audit: AuditTrailDep,
     archive: Annotated[UploadFile, File(description="a zip: one folder per person, named after them")],
     collection: Annotated[str, Form(min_length=1, max_length=64, description="an existing collection")],
     consent_basis: Annotated[str | None, Form(max_length=100, description="legal basis, for every new person")] = None,
@@ -50,13 +50,13 @@ async def create_import(
     consent = consent_of(consent_basis, consent_source, consent_date, purpose)
     expiry = utc_seconds(expires_at)
     job, created = await run_in_threadpool(
-        services.imports.create, archive.file, filename=archive.filename or "upload.zip", collection=collection,
+        imports.create, archive.file, filename=archive.filename or "upload.zip", collection=collection,
         consent=consent, expires_at=expiry, actor=who.name, role=who.role,
     )  # fmt: skip
     response.status_code = 201 if created else 200
-    services.record(
-        who, "import.start" if created else "import.resume", target=collection, ip=client_ip(request),
-        status=response.status_code, job=job.id, files=job.counts.total, pending=job.counts.pending,
+    audit.record(
+        "import.start" if created else "import.resume", target=collection, status=response.status_code,
+        job=job.id, files=job.counts.total, pending=job.counts.pending,
     )  # fmt: skip
     return ImportJobOut.of(job)
 
@@ -64,12 +64,12 @@ async def create_import(
 @router.get("/imports", response_model=list[ImportJobOut], summary="Imports, newest first")
 def list_imports(
     who: Operator,
-    services: ServicesDep,
+    imports: ImportsDep,
     collection: Annotated[str | None, Query(max_length=64, description="only imports into this collection")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
 ) -> list[ImportJobOut]:
-    return [ImportJobOut.of(j) for j in services.imports.jobs(collection=collection, limit=limit, offset=offset)]
+    return [ImportJobOut.of(j) for j in imports.jobs(collection=collection, limit=limit, offset=offset)]
 
 
 @router.get(
@@ -80,18 +80,18 @@ def list_imports(
 def get_import(
     import_id: ImportId,
     who: Operator,
-    services: ServicesDep,
+    imports: ImportsDep,
     outcome: Annotated[list[Outcome] | None, Query(description="only files with these outcomes")] = None,
     limit: Annotated[int, Query(ge=0, le=10_000, description="files listed at most")] = 1000,
     offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
 ) -> ImportReportOut:
-    job = services.imports.job(import_id)
+    job = imports.job(import_id)
     wanted: list[Literal["pending", "enrolling", "enrolled", "refused", "duplicate", "skipped"]] = list(outcome or [])
     if "pending" in wanted:
         wanted.append("enrolling")  # shown as pending
-    files = services.imports.files(import_id, outcomes=wanted, limit=limit, offset=offset) if limit else []
-    refusals = services.imports.files(import_id, outcomes=_NOT_ENROLLED)
-    warned = services.imports.files(import_id, outcomes=["enrolled"], with_reasons=True, limit=limit)
+    files = imports.files(import_id, outcomes=wanted, limit=limit, offset=offset) if limit else []
+    refusals = imports.files(import_id, outcomes=_NOT_ENROLLED)
+    warned = imports.files(import_id, outcomes=["enrolled"], with_reasons=True, limit=limit)
     return ImportReportOut.report(job, files, refusals, warned)
 
 
@@ -100,11 +100,8 @@ def get_import(
     response_model=ImportJobOut,
     summary="Carry on with a failed import where it stopped (a queued, running or done one is left as it is)",
 )
-def resume_import(import_id: ImportId, request: Request, who: Operator, services: ServicesDep) -> ImportJobOut:
-    before = services.imports.job(import_id).status
-    job = services.imports.resume(import_id)
-    services.record(
-        who, "import.resume", target=job.collection, ip=client_ip(request), job=job.id, was=before,
-        pending=job.counts.pending,
-    )  # fmt: skip
+def resume_import(import_id: ImportId, who: Operator, imports: ImportsDep, audit: AuditTrailDep) -> ImportJobOut:
+    before = imports.job(import_id).status
+    job = imports.resume(import_id)
+    audit.record("import.resume", target=job.collection, job=job.id, was=before, pending=job.counts.pending)
     return ImportJobOut.of(job)

@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from ...governance.accounts import role_at_least
-from ..deps import Admin, Operator, RateLimited, ServicesDep, client_ip, read_clip, read_image
+from ..deps import Admin, AuditTrailDep, LivenessDep, Operator, RateLimited, UploadsDep, client_ip
 from ..schemas import IdentifyLiveIn, LiveDecisionOut, LivenessSessionOut, LivenessStartIn, VerifyLiveIn
 
 router = APIRouter(tags=["liveness"])
@@ -24,18 +24,18 @@ router = APIRouter(tags=["liveness"])
 @router.post(
     "/liveness/sessions", response_model=LivenessSessionOut, status_code=201, summary="Start a liveness session"
 )
-def start(body: LivenessStartIn, request: Request, who: RateLimited, services: ServicesDep) -> LivenessSessionOut:
+def start(body: LivenessStartIn, who: RateLimited, liveness: LivenessDep, audit: AuditTrailDep) -> LivenessSessionOut:
     if body.challenges is not None and not role_at_least(who.role, "admin"):
         raise HTTPException(403, "only admins may fix the challenges (a client that picks them defeats the check)")
-    status, nonce = services.liveness.start(list(body.challenges) if body.challenges else None)
+    status, nonce = liveness.start(list(body.challenges) if body.challenges else None)
     if body.challenges:
-        services.record(who, "liveness.start", target=status.session_id, ip=client_ip(request), fixed=body.challenges)
+        audit.record("liveness.start", target=status.session_id, fixed=body.challenges)
     return LivenessSessionOut.of(status, nonce)
 
 
 @router.get("/liveness/sessions/{session_id}", response_model=LivenessSessionOut)
-def status(session_id: str, who: Operator, services: ServicesDep) -> LivenessSessionOut:
-    return LivenessSessionOut.of(services.liveness.status(session_id))
+def status(session_id: str, who: Operator, liveness: LivenessDep) -> LivenessSessionOut:
+    return LivenessSessionOut.of(liveness.status(session_id))
 
 
 @router.post(
@@ -48,11 +48,12 @@ async def frame(
     image: Annotated[UploadFile, File()],
     nonce: Annotated[str, Form(max_length=100)],
     who: Operator,
-    services: ServicesDep,
+    liveness: LivenessDep,
+    uploads: UploadsDep,
     t_s: Annotated[float | None, Form(ge=0, le=3600)] = None,
 ) -> LivenessSessionOut:
-    data = await read_image(image, services)
-    return LivenessSessionOut.of(await run_in_threadpool(services.liveness.frame, session_id, nonce, data, t_s))
+    data = await uploads.image(image)
+    return LivenessSessionOut.of(await run_in_threadpool(liveness.frame, session_id, nonce, data, t_s))
 
 
 @router.post(
@@ -65,30 +66,27 @@ async def clip(
     clip: Annotated[UploadFile, File()],
     nonce: Annotated[str, Form(max_length=100)],
     who: Operator,
-    services: ServicesDep,
+    liveness: LivenessDep,
+    uploads: UploadsDep,
 ) -> LivenessSessionOut:
-    data = await read_clip(clip, services)
-    return LivenessSessionOut.of(await run_in_threadpool(services.liveness.clip, session_id, nonce, data))
+    data = await uploads.clip(clip)
+    return LivenessSessionOut.of(await run_in_threadpool(liveness.clip, session_id, nonce, data))
 
 
 @router.post("/verify-live", response_model=LiveDecisionOut, summary="1:1 face-pay: is this live person the account?")
-async def verify_live(body: VerifyLiveIn, request: Request, who: RateLimited, services: ServicesDep) -> LiveDecisionOut:
-    decision = await run_in_threadpool(
-        services.liveness.verify, who, body.session_id, body.person_id, ip=client_ip(request)
-    )
+async def verify_live(body: VerifyLiveIn, request: Request, who: RateLimited, liveness: LivenessDep) -> LiveDecisionOut:
+    decision = await run_in_threadpool(liveness.verify, who, body.session_id, body.person_id, ip=client_ip(request))
     return LiveDecisionOut.of(decision)
 
 
 @router.post("/identify-live", response_model=LiveDecisionOut, summary="1:N door: who is it, may they pass?")
 async def identify_live(
-    body: IdentifyLiveIn, request: Request, who: RateLimited, services: ServicesDep
+    body: IdentifyLiveIn, request: Request, who: RateLimited, liveness: LivenessDep
 ) -> LiveDecisionOut:
-    decision = await run_in_threadpool(
-        services.liveness.identify, who, body.session_id, body.collections, ip=client_ip(request)
-    )
+    decision = await run_in_threadpool(liveness.identify, who, body.session_id, body.collections, ip=client_ip(request))
     return LiveDecisionOut.of(decision)
 
 
 @router.get("/liveness/evidence/{path:path}", response_class=FileResponse, summary="An evidence frame (admins)")
-def evidence(path: str, who: Admin, services: ServicesDep) -> FileResponse:
-    return FileResponse(services.liveness.evidence(path), media_type="image/jpeg")
+def evidence(path: str, who: Admin, liveness: LivenessDep) -> FileResponse:
+    return FileResponse(liveness.evidence(path), media_type="image/jpeg")

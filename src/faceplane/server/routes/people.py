@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 
-from ..deps import MAX_INT64, Operator, ServicesDep, client_ip
+from ..deps import MAX_INT64, AuditTrailDep, Operator, PeopleEditorDep
 from ..schemas import MergeIn, MergeOut, PersonOut, PersonPatchIn, TemplateMoveOut, TemplatePatchIn
 
 router = APIRouter(tags=["gallery"])
@@ -26,10 +26,10 @@ TemplateId = Annotated[int, Path(ge=1, le=MAX_INT64)]
     summary="Change a person's name, external id, metadata, consent, purpose or expiry",
 )
 def update_person(
-    person_id: PersonId, body: PersonPatchIn, request: Request, who: Operator, services: ServicesDep
+    person_id: PersonId, body: PersonPatchIn, who: Operator, people: PeopleEditorDep, audit: AuditTrailDep
 ) -> PersonOut:
-    person, changed = services.people_editor.update(person_id, body.changes())
-    services.record(who, "person.update", target=str(person_id), ip=client_ip(request), fields=changed)
+    person, changed = people.update(person_id, body.changes())
+    audit.record("person.update", target=str(person_id), fields=changed)
     return PersonOut.of(person)
 
 
@@ -39,14 +39,12 @@ def update_person(
     summary="Move a face template to another person (e.g. a photo enrolled under the wrong name)",
 )
 def move_template(
-    template_id: TemplateId, body: TemplatePatchIn, request: Request, who: Operator, services: ServicesDep
+    template_id: TemplateId, body: TemplatePatchIn, who: Operator, people: PeopleEditorDep, audit: AuditTrailDep
 ) -> TemplateMoveOut:
-    moved = services.people_editor.move_template(template_id, body.person_id)
-    services.record(
-        who,
+    moved = people.move_template(template_id, body.person_id)
+    audit.record(
         "template.move",
         target=str(template_id),
-        ip=client_ip(request),
         from_person=moved.from_person_id,
         to_person=moved.person.id,
         looks_alike=moved.looks_alike,
@@ -60,16 +58,10 @@ def move_template(
     summary="Merge another person of the same collection into this one: templates and events move, they go",
 )
 def merge_people(
-    person_id: PersonId, body: MergeIn, request: Request, who: Operator, services: ServicesDep
+    person_id: PersonId, body: MergeIn, who: Operator, people: PeopleEditorDep, audit: AuditTrailDep
 ) -> MergeOut:
-    report = services.people_editor.merge(person_id, body.merge_person_id)
-    services.record(
-        who,
-        "person.merge",
-        target=str(person_id),
-        ip=client_ip(request),
-        merged=report.merged_id,
-        templates=report.templates,
-        events=report.events,
+    report = people.merge(person_id, body.merge_person_id)
+    audit.record(
+        "person.merge", target=str(person_id), merged=report.merged_id, templates=report.templates, events=report.events
     )
     return MergeOut.of(report)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from ...gallery.records import UnknownFilter
-from ..deps import MAX_INT64, Operator, RateLimited, ServicesDep, Viewer, client_ip, read_image
+from ..deps import MAX_INT64, AuditTrailDep, Operator, RateLimited, UnknownDep, UploadsDep, Viewer
 from ..schemas import (
     AssignIn,
     DismissOut,
@@ -44,9 +44,9 @@ def _filters(**found: object) -> dict[str, object]:
 
 @router.get("/unknown-faces", response_model=list[UnknownFaceOut], summary="Faces that matched nobody, newest first")
 def list_unknown_faces(
-    request: Request,
     who: Viewer,
-    services: ServicesDep,
+    unknown: UnknownDep,
+    audit: AuditTrailDep,
     camera: Cameras = None,
     since_s: Since = None,
     until_s: Until = None,
@@ -56,9 +56,9 @@ def list_unknown_faces(
     offset: Offset = 0,
 ) -> list[UnknownFaceOut]:
     where = UnknownFilter(tuple(camera or ()), since_s, until_s, cluster_id, clustered)
-    faces = services.unknown.faces(where, limit=limit, offset=offset)
+    faces = unknown.faces(where, limit=limit, offset=offset)
     filters = _filters(camera=camera, since_s=since_s, until_s=until_s, cluster=cluster_id, clustered=clustered)
-    services.record(who, "unknown.list", ip=client_ip(request), faces=len(faces), offset=offset, filters=filters)
+    audit.record("unknown.list", faces=len(faces), offset=offset, filters=filters)
     return [UnknownFaceOut.of(f) for f in faces]
 
 
@@ -68,17 +68,18 @@ def list_unknown_faces(
     summary="Send a photo as a sighting: each face is identified; those matching nobody join the unknown pool",
 )
 async def record_sighting(
-    request: Request,
     who: RateLimited,
-    services: ServicesDep,
+    unknown: UnknownDep,
+    uploads: UploadsDep,
+    audit: AuditTrailDep,
     image: Annotated[UploadFile, File()],
     camera: Annotated[str, Form(pattern=r"^[\w.-]{1,64}$", description="where it was seen")] = "upload",
 ) -> SightingsOut:
-    data = await read_image(image, services)
-    seen = await run_in_threadpool(services.unknown.record, data, camera)
+    data = await uploads.image(image)
+    seen = await run_in_threadpool(unknown.record, data, camera)
     kept = [f for f in seen.kept if f is not None]
     matched = [r.person.person_id for r in seen.found if r.person]
-    services.record(who, "unknown.record", target=camera, ip=client_ip(request), kept=kept, matched=matched)
+    audit.record("unknown.record", target=camera, kept=kept, matched=matched)
     return SightingsOut.of(seen)
 
 
@@ -87,8 +88,8 @@ async def record_sighting(
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}}, 204: {"description": "kept without a picture"}},
 )
-def unknown_thumbnail(face_id: FaceId, who: Viewer, services: ServicesDep) -> Response:
-    jpeg = services.unknown.thumbnail(face_id)
+def unknown_thumbnail(face_id: FaceId, who: Viewer, unknown: UnknownDep) -> Response:
+    jpeg = unknown.thumbnail(face_id)
     return Response(jpeg, media_type="image/jpeg") if jpeg else Response(status_code=204)
 
 
@@ -98,9 +99,9 @@ def unknown_thumbnail(face_id: FaceId, who: Viewer, services: ServicesDep) -> Re
     summary="Recurring strangers: clusters of unknown faces with their cameras, times and best shots",
 )
 def list_unknown_clusters(
-    request: Request,
     who: Viewer,
-    services: ServicesDep,
+    unknown: UnknownDep,
+    audit: AuditTrailDep,
     camera: Cameras = None,
     since_s: Since = None,
     until_s: Until = None,
@@ -110,9 +111,9 @@ def list_unknown_clusters(
     offset: Offset = 0,
 ) -> list[UnknownClusterOut]:
     where = UnknownFilter(tuple(camera or ()), since_s, until_s)
-    found = services.unknown.clusters(where, order=order, limit=limit, offset=offset, best=best)
+    found = unknown.clusters(where, order=order, limit=limit, offset=offset, best=best)
     filters = _filters(camera=camera, since_s=since_s, until_s=until_s)
-    services.record(who, "unknown.clusters", ip=client_ip(request), clusters=len(found), offset=offset, filters=filters)
+    audit.record("unknown.clusters", clusters=len(found), offset=offset, filters=filters)
     return [UnknownClusterOut.of(c) for c in found]
 
 
@@ -123,17 +124,15 @@ def list_unknown_clusters(
     summary="Name a cluster: enroll its faces as a new person (consent and watchlist rules as enrollment)",
 )
 async def name_cluster(
-    cluster_id: ClusterId, body: NameClusterIn, request: Request, who: Operator, services: ServicesDep
+    cluster_id: ClusterId, body: NameClusterIn, who: Operator, unknown: UnknownDep, audit: AuditTrailDep
 ) -> EnrollOut:
     report = await run_in_threadpool(
-        services.unknown.name_cluster, cluster_id, body.collection, body.new_person(), face_ids=body.face_ids
+        unknown.name_cluster, cluster_id, body.collection, body.new_person(), face_ids=body.face_ids
     )
     target = f"{body.collection}/{report.person.id}" if report.person else body.collection
-    services.record(
-        who,
+    audit.record(
         "unknown.name",
         target=target,
-        ip=client_ip(request),
         status=201,
         cluster=cluster_id,
         templates=len(report.template_ids),
@@ -147,15 +146,13 @@ async def name_cluster(
     response_model=EnrollOut,
     summary="Add clusters and single unknown faces to an existing person",
 )
-async def assign_unknown(body: AssignIn, request: Request, who: Operator, services: ServicesDep) -> EnrollOut:
+async def assign_unknown(body: AssignIn, who: Operator, unknown: UnknownDep, audit: AuditTrailDep) -> EnrollOut:
     report = await run_in_threadpool(
-        services.unknown.add_to_person, body.person_id, cluster_ids=body.cluster_ids, face_ids=body.face_ids
+        unknown.add_to_person, body.person_id, cluster_ids=body.cluster_ids, face_ids=body.face_ids
     )
-    services.record(
-        who,
+    audit.record(
         "unknown.assign",
         target=str(body.person_id),
-        ip=client_ip(request),
         clusters=body.cluster_ids,
         faces=body.face_ids,
         templates=len(report.template_ids),
@@ -169,7 +166,7 @@ async def assign_unknown(body: AssignIn, request: Request, who: Operator, servic
     response_model=DismissOut,
     summary="Dismiss clusters and single unknown faces: deleted, enrolled as nobody",
 )
-def dismiss_unknown(body: SelectionIn, request: Request, who: Operator, services: ServicesDep) -> DismissOut:
-    deleted = services.unknown.dismiss(cluster_ids=body.cluster_ids, face_ids=body.face_ids)
-    services.record(who, "unknown.dismiss", ip=client_ip(request), clusters=body.cluster_ids, faces=len(deleted))
+def dismiss_unknown(body: SelectionIn, who: Operator, unknown: UnknownDep, audit: AuditTrailDep) -> DismissOut:
+    deleted = unknown.dismiss(cluster_ids=body.cluster_ids, face_ids=body.face_ids)
+    audit.record("unknown.dismiss", clusters=body.cluster_ids, faces=len(deleted))
     return DismissOut(face_ids=deleted)
