@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from .config import Settings
 from .events import Broadcaster, EventBus, EventStore
@@ -21,10 +21,12 @@ from .services import (
     FacesService,
     GalleryService,
     GovernanceService,
+    ImportService,
     LivenessService,
     MatchingService,
     PeopleEditor,
     Services,
+    UnknownFaces,
 )
 from .services.imports import import_service_for
 from .services.unknown import unknown_faces_for
@@ -130,6 +132,22 @@ def build_services(settings: Settings) -> Services:
     )
 
 
+class _DomainServices(TypedDict):
+    """What :func:`_domain_services` builds, by the name :class:`Services` holds it under (mypy checks both)."""
+
+    sources: CameraSources
+    faces: FacesService
+    library: GalleryService
+    history: EventsService
+    cameras: CameraService
+    liveness: LivenessService
+    governance: GovernanceService
+    matching: MatchingService
+    unknown: UnknownFaces
+    people_editor: PeopleEditor
+    imports: ImportService
+
+
 def _domain_services(
     settings: Settings,
     gallery: Gallery,
@@ -137,7 +155,7 @@ def _domain_services(
     audit: AuditLog,
     video: VideoEngine,
     cluster: RayVideoCluster | None,
-) -> dict[str, Any]:
+) -> _DomainServices:
     """The server's domain services (:mod:`faceplane.services`), each given what it needs, by attribute name."""
     root = Path(settings.data_dir)
     evidence_dir = root / "evidence"
