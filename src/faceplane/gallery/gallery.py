@@ -278,7 +278,7 @@ class Gallery:
         mixed = mixed_identities(embeddings, self.calibration.best_accuracy_threshold)
         if mixed:  # storing two people under one name would poison every later search
             return EnrollReport(person=person, rejected=[*rejected, Rejection("*", [mixed])])
-        duplicates = self._duplicates(embeddings, exclude_person=person.id if person else None)
+        duplicates = self.duplicates(embeddings, exclude_person=person.id if person else None)
         if not len(embeddings) or (duplicates and on_duplicate == "refuse"):
             if duplicates and on_duplicate == "refuse":
                 rejected = [
@@ -332,7 +332,9 @@ class Gallery:
         self._after_index_change()
         return EnrollReport(person=self.store.get_person(person.id), template_ids=ids)
 
-    def _duplicates(self, embeddings: _F32, *, exclude_person: int | None) -> list[Candidate]:
+    def duplicates(self, embeddings: _F32, *, exclude_person: int | None = None) -> list[Candidate]:
+        """Other enrolled people (not ``exclude_person``) these (N, D) faces match at the enrollment duplicate
+        distance (1:1, FAR 1e-3), each by their nearest match, nearest first."""
         if not len(embeddings) or not len(self.index):
             return []
         found = self.search(embeddings, k=3, threshold=self.duplicate_threshold)

@@ -31,9 +31,8 @@ import numpy.typing as npt
 
 from ..config import UnknownClusteringConfig
 from ..errors import InvalidArgumentError, NotFoundError
-from ..gallery.enrollment import duplicate_people
 from ..gallery.gallery import Gallery
-from ..gallery.records import Candidate, Consent, EnrollReport, Identification, Rejection, UnknownFace, UnknownFilter
+from ..gallery.records import Consent, EnrollReport, Identification, Rejection, UnknownFace, UnknownFilter
 from ..gallery.unknown import ClusterStep, ClusterView, IncrementalClusterer, best_faces, list_clusters, list_faces
 from ..governance import check_enrollment
 from ..images import encode_jpeg
@@ -199,7 +198,7 @@ class UnknownFaces:
             keep, rejected = _consistent(ids, emb, np.zeros((0, emb.shape[1]), np.float32), self._same_person)
             if not keep.any():
                 return EnrollReport(person=None, rejected=rejected)
-            duplicates = self._duplicates(emb[keep], exclude_person=None)
+            duplicates = self.gallery.duplicates(emb[keep], exclude_person=None)
             report = self._enroll(collection, ids, emb, keep, new=person)
         return EnrollReport(report.person, report.template_ids, rejected, duplicates)
 
@@ -218,7 +217,7 @@ class UnknownFaces:
             keep, rejected = _consistent(ids, emb, anchors, self._same_person)
             if not keep.any():
                 return EnrollReport(person=person, rejected=rejected)
-            duplicates = self._duplicates(emb[keep], exclude_person=person_id)
+            duplicates = self.gallery.duplicates(emb[keep], exclude_person=person_id)
             report = self._enroll(person.collection, ids, emb, keep, person_id=person_id)
         return EnrollReport(report.person, report.template_ids, rejected, duplicates)
 
@@ -274,13 +273,6 @@ class UnknownFaces:
             found.update(zip((int(r["id"]) for r in rows), emb, strict=True))
         ids = sorted(found)
         return ids, np.stack([found[i] for i in ids]).astype(np.float32)
-
-    def _duplicates(self, emb: npt.NDArray[np.float32], *, exclude_person: int | None) -> list[Candidate]:
-        """Other enrolled people these faces match at enrollment's duplicate distance (1:1, FAR 1e-3)."""
-        if not len(self.gallery.index):
-            return []
-        limit = self.gallery.duplicate_threshold
-        return duplicate_people(self.gallery.search(emb, k=3, threshold=limit), limit, exclude_person=exclude_person)
 
     def _enroll(
         self,
